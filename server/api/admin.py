@@ -1,0 +1,54 @@
+"""People and the audit log."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel
+
+from server.api.deps import Admin, Archivist, Limit, Offset, SessionDep
+from server.api.paging import Page
+from server.models.audit import AuditEntryPublic
+from server.models.people import UserCreate, UserPublic
+from server.services import audit, people
+
+router = APIRouter(prefix="/api", tags=["people and audit"])
+
+
+@router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
+def add_user(data: UserCreate, session: SessionDep, user: Admin):
+    """Add a person with a role and a clearance."""
+    created = people.create_user(session, **data.model_dump(), actor=user.username)
+    session.commit()
+    return UserPublic.model_validate(created, from_attributes=True)
+
+
+@router.get("/users", response_model=list[UserPublic])
+def list_users(session: SessionDep, user: Admin):
+    """Everyone who can sign in."""
+    return [UserPublic.model_validate(u, from_attributes=True) for u in people.list_users(session)]
+
+
+@router.get("/audit", response_model=Page[AuditEntryPublic])
+def audit_log(session: SessionDep, user: Archivist, entity: str | None = None,
+              entity_id: str | None = None, limit: Limit = 50, offset: Offset = 0):
+    """The audit log, newest first; filter by entity (box, record, ...) and its code."""
+    rows, total = audit.history(session, entity=entity, entity_id=entity_id, limit=limit,
+                                offset=offset)
+    return Page(items=[AuditEntryPublic.model_validate(r, from_attributes=True) for r in rows],
+                total=total, limit=limit, offset=offset)
+
+
+class ChainReport(BaseModel):
+    intact: bool
+    entries_checked: int
+    first_break: int | None = None
+    reason: str | None = None
+
+
+@router.get("/audit/verify", response_model=ChainReport)
+def verify_audit(session: SessionDep, user: Admin):
+    """Walk the hash chain and report the first entry altered or removed."""
+    checked, broken = audit.verify(session)
+    return ChainReport(intact=broken is None, entries_checked=checked,
+                       first_break=broken.entry_id if broken else None,
+                       reason=broken.reason if broken else None)

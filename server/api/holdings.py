@@ -1,0 +1,117 @@
+"""Boxes and records: register, find, move."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, status
+
+from server.api.deps import (
+    Archivist,
+    Limit,
+    Mover,
+    Offset,
+    Reader,
+    SchemeDep,
+    SessionDep,
+)
+from server.api.paging import Page
+from server.models.holdings import (
+    BoxCreate,
+    BoxMove,
+    BoxPublic,
+    BoxStatus,
+    Classification,
+    MovementPublic,
+    RecordCreate,
+    RecordPublic,
+    RecordUpdate,
+)
+from server.services import boxes, records
+from server.services.history import present_movements
+
+box_router = APIRouter(prefix="/api/boxes", tags=["boxes"])
+record_router = APIRouter(prefix="/api/records", tags=["records"])
+
+
+@box_router.post("", response_model=BoxPublic, status_code=status.HTTP_201_CREATED)
+def create_box(data: BoxCreate, session: SessionDep, scheme: SchemeDep, user: Archivist):
+    """Register a new box; it gets its code, EPC and QR URL."""
+    box = boxes.create_box(session, data, scheme=scheme, actor=user.username)
+    session.commit()
+    return boxes.present(session, [box], scheme=scheme)[0]
+
+
+@box_router.get("", response_model=Page[BoxPublic])
+def list_boxes(session: SessionDep, scheme: SchemeDep, user: Reader,
+               status: BoxStatus | None = None,
+               location: str | None = Query(None, description="a location code: its whole subtree"),
+               home: str | None = None, limit: Limit = 50, offset: Offset = 0):
+    """Boxes by code; filter by status, location subtree or home."""
+    rows, total = boxes.list_boxes(
+        session, status=status, location=location, home=home, limit=limit, offset=offset
+    )
+    return Page(items=boxes.present(session, rows, scheme=scheme), total=total, limit=limit,
+                offset=offset)
+
+
+@box_router.get("/{code}", response_model=BoxPublic)
+def read_box(code: str, session: SessionDep, scheme: SchemeDep, user: Reader):
+    """One box: status, where it is, where it belongs."""
+    return boxes.present(session, [boxes.by_code(session, code)], scheme=scheme)[0]
+
+
+@box_router.post("/{code}/move", response_model=BoxPublic)
+def move_box(code: str, data: BoxMove, session: SessionDep, scheme: SchemeDep, user: Mover):
+    """Put a box at a location; 409 when the location is full."""
+    box, _ = boxes.move_box(session, code, to=data.to, reason=data.reason, user=user.username)
+    session.commit()
+    return boxes.present(session, [box], scheme=scheme)[0]
+
+
+@box_router.get("/{code}/movements", response_model=Page[MovementPublic])
+def box_movements(code: str, session: SessionDep, user: Reader, limit: Limit = 50,
+                  offset: Offset = 0):
+    """Where the box went, when, by whom and why; newest first."""
+    rows, total = boxes.history(session, code, limit=limit, offset=offset)
+    return Page(items=present_movements(session, rows), total=total, limit=limit, offset=offset)
+
+
+@record_router.post("", response_model=RecordPublic, status_code=status.HTTP_201_CREATED)
+def create_record(data: RecordCreate, session: SessionDep, user: Archivist):
+    """Add a record with its reference code, optionally filed in a box."""
+    record = records.create_record(session, data, actor=user.username)
+    session.commit()
+    return records.present(session, [record])[0]
+
+
+@record_router.get("", response_model=Page[RecordPublic])
+def search_records(session: SessionDep, user: Reader,
+                   q: str | None = Query(None, description="text in reference code, title or description"),
+                   fonds: str | None = None,
+                   year_from: int | None = Query(None, ge=1000, le=2999),
+                   year_to: int | None = Query(None, ge=1000, le=2999),
+                   classification: Classification | None = None,
+                   box: str | None = None,
+                   location: str | None = Query(None, description="a location code: its whole subtree"),
+                   limit: Limit = 50, offset: Offset = 0):
+    """Records the caller's clearance allows, matching the text and filters."""
+    rows, total = records.search_records(
+        session, clearance=user.clearance, q=q, fonds=fonds, year_from=year_from,
+        year_to=year_to, classification=classification, box=box, location=location,
+        limit=limit, offset=offset,
+    )
+    return Page(items=records.present(session, rows), total=total, limit=limit, offset=offset)
+
+
+@record_router.get("/{reference_code}", response_model=RecordPublic)
+def read_record(reference_code: str, session: SessionDep, user: Reader):
+    """One record by reference code (404 also when above the caller's clearance)."""
+    record = records.by_reference(session, reference_code, clearance=user.clearance)
+    return records.present(session, [record])[0]
+
+
+@record_router.patch("/{reference_code}", response_model=RecordPublic)
+def update_record(reference_code: str, data: RecordUpdate, session: SessionDep, user: Archivist):
+    """Change a record; the change is audited."""
+    record = records.update_record(session, reference_code, data, actor=user.username)
+    session.commit()
+    return records.present(session, [record])[0]

@@ -1,0 +1,93 @@
+"""create_app(settings): the FastAPI app; its lifespan starts the device link and jobs."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlmodel import Session
+
+from server.api import admin, auth, devices, holdings, places, scan
+from server.db import make_engine
+from server.services.codes import CodeScheme
+from server.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STATUS_OF = {NotFound: 404, Conflict: 409, Invalid: 422, Forbidden: 403}
+
+DESCRIPTION = """
+The archive room's digital twin: where every box is, what moved, who has it on loan,
+and how the rooms' climate is.
+
+Sign in with `POST /api/auth/token` (OAuth2 password form) and send the token as
+`Authorization: Bearer …`. Codes follow the identifiers of the contract: boxes
+`B00000123`, locations `L00001042`, their QR URLs and RFID EPCs, and records'
+reference codes such as `WS·2024·Y·0001`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for these settings (read from the environment when not given)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(
+        title="archive-twin",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.db_url)
+    app.state.scheme = CodeScheme(
+        company_prefix=settings.epc_company_prefix,
+        site_number=settings.site_number,
+        base_url=settings.base_url,
+    )
+    app.state.broker_link = None
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        code = next((c for kind, c in STATUS_OF.items() if isinstance(exc, kind)), 400)
+        body = {"detail": exc.message}
+        if exc.field:
+            body["field"] = exc.field
+        return JSONResponse(status_code=code, content=body)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> JSONResponse:
+        """The state of the database and of the broker link."""
+        try:
+            with Session(app.state.engine) as session:
+                session.exec(text("SELECT 1"))
+            database = "ok"
+        except Exception as exc:  # the answer must say what is wrong, not fail
+            log.warning("health check: database unreachable: %s", exc)
+            database = f"error: {type(exc).__name__}"
+        link = app.state.broker_link
+        broker = "disabled" if link is None else ("connected" if link.connected else "disconnected")
+        healthy = database == "ok" and broker != "disconnected"
+        return JSONResponse(
+            status_code=200 if database == "ok" else 503,
+            content={"status": "ok" if healthy else "degraded", "database": database,
+                     "broker": broker},
+        )
+
+    for router in (auth.router, scan.router, places.router, holdings.box_router,
+                   holdings.record_router, devices.router, devices.alarm_router, admin.router):
+        app.include_router(router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` and several workers: settings from the environment."""
+    return create_app(Settings())

@@ -1,0 +1,11 @@
+"""SQLModel tables, one module per domain; importing this package registers them all."""
+
+from server.models.alarms import Alarm
+from server.models.audit import AuditEntry
+from server.models.devices import Device, DeviceReject
+from server.models.holdings import Box, Movement, Record
+from server.models.people import User
+from server.models.places import Location, Site
+
+__all__ = ["Alarm", "AuditEntry", "Box", "Device", "DeviceReject", "Location", "Movement",
+           "Record", "Site", "User"]

@@ -1,0 +1,40 @@
+"""Alarms: something a person should look at (removal at the door, missing box, climate, offline)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from sqlmodel import Field, SQLModel
+
+from server.models.columns import Timestamp
+
+AlarmState = Literal["active", "cleared"]
+Severity = Literal["info", "warning", "critical"]
+
+
+class Alarm(SQLModel, table=True):
+    """One alarm; at most one active alarm per (kind, subject)."""
+
+    __tablename__ = "alarms"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40, index=True)
+    severity: str = Field(max_length=10)
+    subject: str = Field(max_length=100, index=True)
+    message: str = Field(max_length=500)
+    state: str = Field(default="active", max_length=10, index=True)
+    raised_at: datetime = Field(sa_type=Timestamp)
+    cleared_at: datetime | None = Field(default=None, sa_type=Timestamp)
+    cleared_by: str | None = Field(default=None, max_length=100)
+
+
+class AlarmPublic(SQLModel):
+    id: int
+    kind: str
+    severity: Severity
+    subject: str
+    message: str
+    state: AlarmState
+    raised_at: datetime
+    cleared_at: datetime | None

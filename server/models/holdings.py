@@ -1,0 +1,175 @@
+"""What the archive holds: boxes, the records in them, and every move of a box."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import ConfigDict, field_validator
+from sqlalchemy import Column, Text
+from sqlmodel import Field, SQLModel
+
+from server.models.columns import Json, Timestamp
+
+BoxStatus = Literal["on_shelf", "in_transit", "on_loan", "missing", "disposed"]
+Retention = Literal["permanent", "30y", "10y", "custom"]
+Classification = Literal["public", "internal", "confidential", "secret"]
+MoveReason = Literal["scan", "rfid", "manual", "loan", "stocktake", "import"]
+CLASSIFICATIONS: tuple[str, ...] = ("public", "internal", "confidential", "secret")
+
+
+class Box(SQLModel, table=True):
+    """An archive box: its code, tag, where it belongs and where it is."""
+
+    __tablename__ = "boxes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=9, unique=True, index=True)
+    epc: str = Field(max_length=24, unique=True, index=True)
+    size: str | None = Field(default=None, max_length=30)
+    width_mm: int | None = None
+    status: str = Field(default="in_transit", max_length=12, index=True)
+    home_id: int | None = Field(default=None, foreign_key="locations.id", index=True)
+    location_id: int | None = Field(default=None, foreign_key="locations.id", index=True)
+    last_seen_at: datetime | None = Field(default=None, sa_type=Timestamp)
+    last_seen_by: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(sa_type=Timestamp)
+
+
+class BoxCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    home: str | None = Field(
+        default=None, description="code of the location the box belongs in",
+        schema_extra={"examples": ["L00001042"]},
+    )
+    size: str | None = Field(default=None, max_length=30, schema_extra={"examples": ["A4-80mm"]})
+    width_mm: int | None = Field(default=None, gt=0, le=2000)
+
+
+class BoxUpdate(SQLModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    home: str | None = None
+    size: str | None = Field(default=None, max_length=30)
+    width_mm: int | None = Field(default=None, gt=0, le=2000)
+
+
+class BoxMove(SQLModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    to: str = Field(description="code of the location", schema_extra={"examples": ["L00001042"]})
+    reason: MoveReason = "manual"
+
+
+class BoxPublic(SQLModel):
+    code: str
+    epc: str
+    qr: str
+    status: BoxStatus
+    location: str | None
+    location_path: str | None = None
+    home: str | None
+    home_path: str | None = None
+    size: str | None = None
+    width_mm: int | None = None
+    last_seen_at: datetime | None = None
+    last_seen_by: str | None = None
+    records: int = 0
+
+
+class RecordBase(SQLModel):
+    reference_code: str = Field(
+        min_length=1, max_length=100, schema_extra={"examples": ["WS·2024·Y·0001"]}
+    )
+    title: str = Field(min_length=1, max_length=500)
+    description: str | None = Field(default=None, max_length=20_000)
+    fonds: str | None = Field(default=None, max_length=50, description="全宗")
+    series: str | None = Field(default=None, max_length=50, description="类别/series")
+    year: int | None = Field(default=None, ge=1000, le=2999)
+    retention: Retention = "permanent"
+    retention_years: int | None = Field(default=None, gt=0, le=1000)
+    classification: Classification = "internal"
+
+
+class Record(RecordBase, table=True):
+    """An archival record (a file or volume) with its reference code."""
+
+    __tablename__ = "records"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference_code: str = Field(max_length=100, unique=True, index=True)
+    description: str | None = Field(default=None, sa_column=Column(Text))
+    retention: str = Field(default="permanent", max_length=10)
+    classification: str = Field(default="internal", max_length=12, index=True)
+    fonds: str | None = Field(default=None, max_length=50, index=True)
+    year: int | None = Field(default=None, index=True)
+    extra: dict[str, Any] = Field(default_factory=dict, sa_type=Json)
+    box_id: int | None = Field(default=None, foreign_key="boxes.id", index=True)
+    created_at: datetime = Field(sa_type=Timestamp)
+    updated_at: datetime = Field(sa_type=Timestamp)
+
+
+def _reference_code_is_printable(value: str) -> str:
+    value = value.strip()
+    if not value or any(ch.isspace() or not ch.isprintable() or ch in "/?#%" for ch in value):
+        raise ValueError(
+            "a reference code has no spaces, control characters or / ? # %, e.g. WS·2024·Y·0001"
+        )
+    return value
+
+
+class RecordCreate(RecordBase):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    meta: dict[str, Any] = Field(
+        default_factory=dict, alias="metadata", description="free metadata (any keys)"
+    )
+    box: str | None = Field(default=None, schema_extra={"examples": ["B00000123"]})
+
+    _check_reference = field_validator("reference_code")(_reference_code_is_printable)
+
+
+class RecordUpdate(SQLModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    title: str | None = Field(default=None, min_length=1, max_length=500)
+    description: str | None = Field(default=None, max_length=20_000)
+    fonds: str | None = Field(default=None, max_length=50)
+    series: str | None = Field(default=None, max_length=50)
+    year: int | None = Field(default=None, ge=1000, le=2999)
+    retention: Retention | None = None
+    retention_years: int | None = Field(default=None, gt=0, le=1000)
+    classification: Classification | None = None
+    meta: dict[str, Any] | None = Field(default=None, alias="metadata")
+    box: str | None = None
+
+
+class RecordPublic(RecordBase):
+    model_config = ConfigDict(populate_by_name=True)
+    meta: dict[str, Any] = Field(default_factory=dict, alias="metadata")
+    box: str | None = None
+    location: str | None = None
+    location_path: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Movement(SQLModel, table=True):
+    """One move of one box; append-only history of where boxes went and why."""
+
+    __tablename__ = "movements"
+
+    id: int | None = Field(default=None, primary_key=True)
+    box_id: int = Field(foreign_key="boxes.id", index=True)
+    from_id: int | None = Field(default=None, foreign_key="locations.id")
+    to_id: int | None = Field(default=None, foreign_key="locations.id")
+    at: datetime = Field(sa_type=Timestamp, index=True)
+    by_user: str | None = Field(default=None, max_length=100)
+    by_device: str | None = Field(default=None, max_length=100)
+    reason: str = Field(max_length=12)
+
+
+class MovementPublic(SQLModel):
+    box: str
+    from_location: str | None
+    to_location: str | None
+    at: datetime
+    by_user: str | None
+    by_device: str | None
+    reason: str

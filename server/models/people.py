@@ -1,0 +1,49 @@
+"""People who sign in: their role and their security clearance."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, StringConstraints
+from sqlmodel import Field, SQLModel
+
+from server.models.columns import Timestamp
+
+Role = Literal["admin", "archivist", "staff", "facilities", "borrower"]
+ROLES: tuple[str, ...] = ("admin", "archivist", "staff", "facilities", "borrower")
+Clearance = Literal["public", "internal", "confidential", "secret"]
+
+
+class User(SQLModel, table=True):
+    """A person with a role and a clearance; the password is an argon2 hash."""
+
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    full_name: str | None = Field(default=None, max_length=200)
+    role: str = Field(max_length=12)
+    clearance: str = Field(default="internal", max_length=12)
+    password_hash: str = Field(max_length=200)
+    active: bool = True
+    created_at: datetime = Field(sa_type=Timestamp)
+
+
+class UserCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid")
+    username: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@-]+$")] = Field(
+        min_length=2, max_length=64, description="letters, digits and _ . @ -"
+    )
+    password: str = Field(min_length=8, max_length=200)
+    role: Role
+    clearance: Clearance | None = None
+    full_name: str | None = Field(default=None, max_length=200)
+
+
+class UserPublic(SQLModel):
+    username: str
+    full_name: str | None
+    role: Role
+    clearance: Clearance
+    active: bool

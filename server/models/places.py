@@ -1,0 +1,79 @@
+"""Where things are: the site and its tree of locations (room → unit → side → section → shelf → slot)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import ConfigDict
+from sqlmodel import Field, SQLModel
+
+from server.models.columns import Timestamp
+
+LocationKind = Literal["room", "unit", "side", "section", "shelf", "slot"]
+LOCATION_KINDS: tuple[str, ...] = ("room", "unit", "side", "section", "shelf", "slot")
+
+
+class Site(SQLModel, table=True):
+    """One archive building or campus; its number is the SGLN location reference."""
+
+    __tablename__ = "sites"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    number: int = Field(unique=True)
+
+
+class LocationBase(SQLModel):
+    name: str = Field(min_length=1, max_length=100, schema_extra={"examples": ["Shelf 4"]})
+    kind: LocationKind = Field(schema_extra={"examples": ["shelf"]})
+    capacity: int | None = Field(
+        default=None, ge=0, le=10_000, description="how many boxes it holds at most"
+    )
+    length_mm: int | None = Field(
+        default=None, ge=0, le=100_000, description="usable shelf length, for the space calculator"
+    )
+    x: float | None = Field(default=None, description="position in the room, for drawing")
+    y: float | None = Field(default=None)
+
+
+class Location(LocationBase, table=True):
+    """A place in the archive: a room, a shelving unit, ... down to one slot."""
+
+    __tablename__ = "locations"
+
+    kind: str = Field(max_length=10, index=True)
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=9, unique=True, index=True)
+    site_id: int = Field(foreign_key="sites.id")
+    parent_id: int | None = Field(default=None, foreign_key="locations.id", index=True)
+    path: str = Field(max_length=1000, description="human path: Room 1 › Unit 03 › A › ...")
+    lineage: str = Field(max_length=400, index=True, description="ids from the root: /1/7/42/")
+    depth: int = 0
+    created_at: datetime = Field(sa_type=Timestamp)
+
+
+class LocationCreate(LocationBase):
+    model_config = ConfigDict(extra="forbid")
+    parent: str | None = Field(
+        default=None, description="code of the parent location; null for a room",
+        schema_extra={"examples": ["L00000012"]},
+    )
+
+
+class LocationUpdate(SQLModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    capacity: int | None = Field(default=None, ge=0, le=10_000)
+    length_mm: int | None = Field(default=None, ge=0, le=100_000)
+    x: float | None = None
+    y: float | None = None
+
+
+class LocationPublic(LocationBase):
+    code: str
+    epc: str
+    qr: str
+    path: str
+    parent: str | None
+    boxes: int = Field(default=0, description="boxes here now")

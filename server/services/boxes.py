@@ -1,0 +1,207 @@
+"""Boxes: registering them, where they are, and moving them (with capacity checked)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from server.clock import now
+from server.models.holdings import Box, BoxCreate, BoxPublic, BoxUpdate, Movement, Record
+from server.models.places import Location
+from server.services import audit, locations
+from server.services.codes import CodeScheme
+from server.services.errors import Conflict, Invalid, NotFound
+from server.services.listing import page
+
+SHELVED_KINDS = frozenset({"unit", "side", "section", "shelf", "slot"})
+
+
+def by_code(session: Session, code: str, *, for_update: bool = False) -> Box:
+    """The box with this code, or NotFound."""
+    code = code.strip().upper()
+    query = select(Box).where(Box.code == code)
+    if for_update:
+        query = query.with_for_update()
+    box = session.exec(query).first()
+    if box is None:
+        raise NotFound(f"no box has the code {code}")
+    return box
+
+
+def create_box(session: Session, data: BoxCreate, *, scheme: CodeScheme, actor: str) -> Box:
+    """Register a new box; it gets the next code and its EPC, and is in transit until shelved."""
+    home = locations.by_code(session, data.home, field="home") if data.home else None
+    box = Box(
+        code=f"~{secrets.token_hex(4)}",  # replaced below, once the id is known
+        epc=f"~{secrets.token_hex(8)}",
+        size=data.size,
+        width_mm=data.width_mm,
+        status="in_transit",
+        home_id=home.id if home else None,
+        created_at=now(),
+    )
+    session.add(box)
+    session.flush()
+    box.code = scheme.box_code(box.id)
+    box.epc = scheme.box_epc(box.id)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="create", entity="box", entity_id=box.code,
+        after=snapshot(session, box),
+    )
+    return box
+
+
+def update_box(session: Session, code: str, data: BoxUpdate, *, actor: str) -> Box:
+    """Change a box's home, size or width."""
+    box = by_code(session, code)
+    before = snapshot(session, box)
+    changes = data.model_dump(exclude_unset=True)
+    if "home" in changes:
+        home = changes.pop("home")
+        box.home_id = locations.by_code(session, home, field="home").id if home else None
+    for key, value in changes.items():
+        setattr(box, key, value)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="update", entity="box", entity_id=box.code,
+        before=before, after=snapshot(session, box),
+    )
+    return box
+
+
+def move_box(
+    session: Session,
+    code: str,
+    *,
+    to: str,
+    reason: str = "manual",
+    user: str | None = None,
+    device: str | None = None,
+) -> tuple[Box, Movement | None]:
+    """Put a box at a location; refuse a full one. Returns the movement (None if already there)."""
+    box = by_code(session, code, for_update=True)
+    if box.status == "disposed":
+        raise Conflict(f"box {box.code} was disposed of; it cannot be moved")
+    target = session.exec(
+        select(Location).where(Location.code == to.strip().upper()).with_for_update()
+    ).first()
+    if target is None:
+        raise Invalid(f"no location has the code {to.strip().upper()}", field="to")
+    if box.location_id == target.id:
+        return box, None
+    check_room_for(session, target, box_codes=[box.code])
+    before = snapshot(session, box)
+    movement = Movement(
+        box_id=box.id,
+        from_id=box.location_id,
+        to_id=target.id,
+        at=now(),
+        by_user=user,
+        by_device=device,
+        reason=reason,
+    )
+    session.add(movement)
+    box.location_id = target.id
+    if box.status != "on_loan":  # a loan ends through lending, not by being seen
+        box.status = "on_shelf" if target.kind in SHELVED_KINDS else "in_transit"
+    box.last_seen_at = movement.at
+    box.last_seen_by = device or user
+    session.flush()
+    if user:
+        audit.record(
+            session, actor=user, action="move", entity="box", entity_id=box.code,
+            before=before, after=snapshot(session, box),
+        )
+    return box, movement
+
+
+def check_room_for(session: Session, target: Location, *, box_codes: list[str]) -> None:
+    """Refuse (Conflict) when these boxes would overfill the target location."""
+    if target.capacity is None:
+        return
+    present = session.exec(
+        select(Box.code).where(Box.location_id == target.id, col(Box.code).not_in(box_codes))
+    ).all()
+    if len(present) + len(box_codes) > target.capacity:
+        listed = ", ".join(sorted(present)[:10]) or "nothing"
+        raise Conflict(
+            f"{target.code} ({target.path}) is full: it holds {len(present)} of "
+            f"{target.capacity} boxes ({listed})",
+            field="to",
+        )
+
+
+def list_boxes(
+    session: Session,
+    *,
+    status: str | None = None,
+    location: str | None = None,
+    home: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Box], int]:
+    """Boxes by code, filtered by status, by a location subtree or by home."""
+    query = select(Box)
+    if status:
+        query = query.where(Box.status == status)
+    if location:
+        place = locations.by_code(session, location, field="location")
+        inside = select(Location.id).where(col(Location.lineage).startswith(place.lineage))
+        query = query.where(col(Box.location_id).in_(inside))
+    if home:
+        query = query.where(Box.home_id == locations.by_code(session, home, field="home").id)
+    return page(session, query.order_by(Box.code), limit=limit, offset=offset)
+
+
+def history(session: Session, code: str, *, limit: int = 50, offset: int = 0) -> tuple[list[Movement], int]:
+    """A box's moves, newest first."""
+    box = by_code(session, code)
+    query = select(Movement).where(Movement.box_id == box.id).order_by(col(Movement.id).desc())
+    return page(session, query, limit=limit, offset=offset)
+
+
+def present(session: Session, boxes: Iterable[Box], *, scheme: CodeScheme) -> list[BoxPublic]:
+    """Boxes as the API shows them, with location codes and paths (one query for all)."""
+    boxes = list(boxes)
+    ids = {i for b in boxes for i in (b.location_id, b.home_id) if i}
+    places = {
+        loc.id: loc for loc in session.exec(select(Location).where(col(Location.id).in_(ids)))
+    } if ids else {}
+    counts = dict(
+        session.exec(
+            select(Record.box_id, func.count())
+            .where(col(Record.box_id).in_([b.id for b in boxes]))
+            .group_by(Record.box_id)
+        ).all()
+    ) if boxes else {}
+    result = []
+    for box in boxes:
+        here, home = places.get(box.location_id), places.get(box.home_id)
+        result.append(
+            BoxPublic(
+                code=box.code, epc=box.epc, qr=scheme.qr(box.code), status=box.status,
+                location=here.code if here else None, location_path=here.path if here else None,
+                home=home.code if home else None, home_path=home.path if home else None,
+                size=box.size, width_mm=box.width_mm, last_seen_at=box.last_seen_at,
+                last_seen_by=box.last_seen_by, records=counts.get(box.id, 0),
+            )
+        )
+    return result
+
+
+def snapshot(session: Session, box: Box) -> dict:
+    """What the audit log keeps of a box."""
+    here = session.get(Location, box.location_id) if box.location_id else None
+    home = session.get(Location, box.home_id) if box.home_id else None
+    return {
+        "code": box.code,
+        "status": box.status,
+        "location": here.code if here else None,
+        "home": home.code if home else None,
+        "size": box.size,
+        "width_mm": box.width_mm,
+    }

@@ -1,0 +1,138 @@
+"""The device registry and the rejects (dead letters) devices caused."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from server.clock import now
+from server.models.devices import (
+    Device,
+    DeviceCreate,
+    DevicePublic,
+    DeviceReject,
+    DeviceRejectPublic,
+)
+from server.models.places import Location
+from server.services import audit, locations
+from server.services.errors import Conflict, Invalid, NotFound
+from server.services.listing import page
+
+RAW_KEPT = 256
+
+
+def register(session: Session, data: DeviceCreate, *, actor: str) -> Device:
+    """Add a device under the id it uses on the wire."""
+    if session.get(Device, data.id):
+        raise Conflict(f"a device with the id {data.id!r} is already registered", field="id")
+    if data.type == "reader" and data.role is None:
+        raise Invalid("a reader needs a role: shelf, gate or handheld", field="role")
+    if data.type != "reader" and data.role is not None:
+        raise Invalid(f"only readers have a role; a {data.type} has none", field="role")
+    if data.role == "shelf" and not data.antennas:
+        raise Invalid(
+            'a shelf reader needs its antennas mapped to locations, e.g. {"1": "L00001042"}',
+            field="antennas",
+        )
+    antennas: dict[str, str] = {}
+    for antenna, code in data.antennas.items():
+        if not antenna.isdigit() or not 1 <= int(antenna) <= 64:
+            raise Invalid(f"antenna {antenna!r} is not a port number 1 to 64", field="antennas")
+        antennas[str(int(antenna))] = locations.by_code(session, code, field="antennas").code
+    room = locations.by_code(session, data.room, field="room") if data.room else None
+    if room is not None and room.kind != "room":
+        raise Invalid(f"{room.code} is a {room.kind}, not a room", field="room")
+    if data.type == "sensor" and room is None:
+        raise Invalid("a climate sensor needs the room it measures", field="room")
+    if data.role == "gate" and room is None:
+        raise Invalid("a gate reader needs the room whose door it watches", field="room")
+    device = Device(
+        id=data.id, type=data.type, role=data.role, antennas=antennas,
+        room_id=room.id if room else None, report_interval_s=data.report_interval_s,
+        created_at=now(),
+    )
+    session.add(device)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="create", entity="device", entity_id=device.id,
+        after=data.model_dump(),
+    )
+    return device
+
+
+def get(session: Session, device_id: str) -> Device:
+    """The device with this id, or NotFound."""
+    device = session.get(Device, device_id)
+    if device is None:
+        raise NotFound(f"no device is registered with the id {device_id!r}")
+    return device
+
+
+def list_devices(session: Session, *, type: str | None = None, limit: int = 50, offset: int = 0):
+    """Registered devices by id."""
+    query = select(Device)
+    if type:
+        query = query.where(Device.type == type)
+    return page(session, query.order_by(Device.id), limit=limit, offset=offset)
+
+
+def present(session: Session, devices: list[Device]) -> list[DevicePublic]:
+    """Devices as the API shows them, with their room code and reject count."""
+    rooms = {d.room_id for d in devices if d.room_id}
+    codes = dict(
+        session.exec(select(Location.id, Location.code).where(col(Location.id).in_(rooms))).all()
+    ) if rooms else {}
+    counts = dict(
+        session.exec(
+            select(DeviceReject.device, func.count())
+            .where(col(DeviceReject.device).in_([d.id for d in devices]))
+            .group_by(DeviceReject.device)
+        ).all()
+    ) if devices else {}
+    return [
+        DevicePublic(
+            id=d.id, type=d.type, role=d.role, antennas=d.antennas or {},
+            room=codes.get(d.room_id), report_interval_s=d.report_interval_s, state=d.state,
+            last_seen_at=d.last_seen_at, rejects=counts.get(d.id, 0),
+        )
+        for d in devices
+    ]
+
+
+def keep_reject(
+    session: Session, *, topic: str, reason: str, raw: bytes, device: str | None = None,
+    ts: datetime | None = None,
+) -> DeviceReject:
+    """Keep something a device sent that could not be used, with the reason."""
+    reject = DeviceReject(
+        device=device, topic=topic[:300], reason=reason[:500], raw=bytes(raw[:RAW_KEPT]),
+        ts=ts or now(),
+    )
+    session.add(reject)
+    return reject
+
+
+def list_rejects(
+    session: Session, *, device: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[DeviceRejectPublic], int]:
+    """Rejects, newest first."""
+    query = select(DeviceReject)
+    if device:
+        query = query.where(DeviceReject.device == device)
+    rows, total = page(session, query.order_by(col(DeviceReject.id).desc()), limit=limit, offset=offset)
+    return [
+        DeviceRejectPublic(
+            device=r.device, topic=r.topic, reason=r.reason, ts=r.ts, first_bytes=_readable(r.raw)
+        )
+        for r in rows
+    ], total
+
+
+def _readable(raw: bytes) -> str:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.hex(" ")
+    return text if text.isprintable() else raw.hex(" ")

@@ -1,0 +1,172 @@
+"""Records: archival files and volumes with their reference codes, filed in boxes."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from server.clock import now
+from server.models.holdings import Box, Record, RecordCreate, RecordPublic, RecordUpdate
+from server.models.places import Location
+from server.services import audit, locations
+from server.services.errors import Conflict, Invalid, NotFound
+from server.services.listing import like_pattern, page
+from server.services.people import clearance_levels, may_see
+
+# Keyboard-wedge scanners cannot type "·"; accept the usual stand-ins for it.
+_SEPARATOR_STAND_INS = str.maketrans({"-": "·", ".": "·", "•": "·", "・": "·"})
+
+
+def by_reference(session: Session, reference_code: str, *, clearance: str = "secret") -> Record:
+    """The record with this reference code that the clearance allows, or NotFound."""
+    wanted = reference_code.strip()
+    record = session.exec(select(Record).where(Record.reference_code == wanted)).first()
+    if record is None and "·" not in wanted:
+        alt = wanted.translate(_SEPARATOR_STAND_INS)
+        if alt != wanted:
+            record = session.exec(select(Record).where(Record.reference_code == alt)).first()
+    if record is None or not may_see(clearance, record.classification):
+        raise NotFound(f"no record with the reference code {wanted} (that you may see)")
+    return record
+
+
+def _box_id(session: Session, code: str | None) -> int | None:
+    if not code:
+        return None
+    box = session.exec(select(Box).where(Box.code == code.strip().upper())).first()
+    if box is None:
+        raise Invalid(f"no box has the code {code.strip().upper()}", field="box")
+    return box.id
+
+
+def _check_retention(retention: str, years: int | None) -> None:
+    if retention == "custom" and not years:
+        raise Invalid("a custom retention needs retention_years", field="retention_years")
+    if retention != "custom" and years:
+        raise Invalid(
+            f"retention_years only goes with retention 'custom', not {retention!r}",
+            field="retention_years",
+        )
+
+
+def create_record(session: Session, data: RecordCreate, *, actor: str) -> Record:
+    """Add a record; its reference code must be new."""
+    _check_retention(data.retention, data.retention_years)
+    if session.exec(select(Record.id).where(Record.reference_code == data.reference_code)).first():
+        raise Conflict(
+            f"a record with the reference code {data.reference_code} already exists",
+            field="reference_code",
+        )
+    stamp = now()
+    record = Record(
+        **data.model_dump(exclude={"meta", "box"}),
+        extra=data.meta,
+        box_id=_box_id(session, data.box),
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    session.add(record)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="create", entity="record",
+        entity_id=record.reference_code, after=snapshot(session, record),
+    )
+    return record
+
+
+def update_record(session: Session, reference_code: str, data: RecordUpdate, *, actor: str) -> Record:
+    """Change a record's description, classification, box or metadata."""
+    record = by_reference(session, reference_code)
+    before = snapshot(session, record)
+    changes = data.model_dump(exclude_unset=True)
+    if "box" in changes:
+        record.box_id = _box_id(session, changes.pop("box"))
+    if "meta" in changes:
+        record.extra = changes.pop("meta") or {}
+    for key, value in changes.items():
+        setattr(record, key, value)
+    _check_retention(record.retention, record.retention_years)
+    record.updated_at = now()
+    session.flush()
+    audit.record(
+        session, actor=actor, action="update", entity="record",
+        entity_id=record.reference_code, before=before, after=snapshot(session, record),
+    )
+    return record
+
+
+def search_records(
+    session: Session,
+    *,
+    clearance: str,
+    q: str | None = None,
+    fonds: str | None = None,
+    year_from: int | None = None,
+    year_to: int | None = None,
+    classification: str | None = None,
+    box: str | None = None,
+    location: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Record], int]:
+    """Records the clearance allows, matching text and filters, by reference code."""
+    query = select(Record).where(col(Record.classification).in_(clearance_levels(clearance)))
+    if q and q.strip():
+        pattern = like_pattern(q.strip())
+        query = query.where(
+            or_(
+                col(Record.reference_code).ilike(pattern, escape="\\"),
+                col(Record.title).ilike(pattern, escape="\\"),
+                col(Record.description).ilike(pattern, escape="\\"),
+            )
+        )
+    if fonds:
+        query = query.where(Record.fonds == fonds)
+    if year_from is not None:
+        query = query.where(col(Record.year) >= year_from)
+    if year_to is not None:
+        query = query.where(col(Record.year) <= year_to)
+    if classification:
+        query = query.where(Record.classification == classification)
+    if box:
+        query = query.where(Record.box_id == _box_id(session, box))
+    if location:
+        place = locations.by_code(session, location, field="location")
+        inside = select(Location.id).where(col(Location.lineage).startswith(place.lineage))
+        query = query.where(
+            col(Record.box_id).in_(select(Box.id).where(col(Box.location_id).in_(inside)))
+        )
+    return page(session, query.order_by(Record.reference_code), limit=limit, offset=offset)
+
+
+def present(session: Session, records: list[Record]) -> list[RecordPublic]:
+    """Records as the API shows them, with box and location (one query for all)."""
+    box_ids = {r.box_id for r in records if r.box_id}
+    boxes = {b.id: b for b in session.exec(select(Box).where(col(Box.id).in_(box_ids)))} if box_ids else {}
+    loc_ids = {b.location_id for b in boxes.values() if b.location_id}
+    places = (
+        {p.id: p for p in session.exec(select(Location).where(col(Location.id).in_(loc_ids)))}
+        if loc_ids
+        else {}
+    )
+    shown = []
+    for record in records:
+        box = boxes.get(record.box_id)
+        place = places.get(box.location_id) if box else None
+        shown.append(
+            RecordPublic(
+                **record.model_dump(exclude={"id", "extra", "box_id"}),
+                meta=record.extra or {},
+                box=box.code if box else None,
+                location=place.code if place else None,
+                location_path=place.path if place else None,
+            )
+        )
+    return shown
+
+
+def snapshot(session: Session, record: Record) -> dict:
+    """What the audit log keeps of a record."""
+    box = session.get(Box, record.box_id) if record.box_id else None
+    data = record.model_dump(exclude={"id", "box_id", "created_at", "updated_at", "extra"})
+    return {**data, "metadata": record.extra, "box": box.code if box else None}

@@ -1,0 +1,80 @@
+"""Settings: the one reader of the environment (prefix ARCHIVE_TWIN_)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "demo"})
+
+
+class UnsafeSettings(ValueError):
+    """Settings that must not be used to serve real data."""
+
+
+class Settings(BaseSettings):
+    """Everything configurable, read from ARCHIVE_TWIN_* variables."""
+
+    model_config = SettingsConfigDict(env_prefix="ARCHIVE_TWIN_", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; unset: a SQLite file under data_dir"
+    )
+    mqtt_url: str | None = Field(
+        default=None, description="mqtt://[user:password@]host:port; unset: embedded broker"
+    )
+    mqtt_topic_root: str = "archive/v1"
+    mqtt_client_id: str = "archive-twin-server"
+    mqtt_shared_group: str | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    epc_company_prefix: str = "0614141"
+    site_number: int = Field(default=1, ge=0)
+    secret_key: str = "change-me"
+    token_ttl_minutes: int = Field(default=480, gt=0)
+    demo: bool = False
+    upload_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    copies_dir: Path | None = None
+    devices_enabled: bool = Field(
+        default=True, description="start the broker link, ingest and scheduled jobs with the app"
+    )
+    simulate: bool = False
+
+    @field_validator("epc_company_prefix")
+    @classmethod
+    def _prefix_is_gs1(cls, value: str) -> str:
+        value = value.strip()
+        if not (value.isdigit() and 6 <= len(value) <= 12):
+            raise ValueError("a GS1 company prefix is 6 to 12 digits, e.g. 0614141")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_without_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @cached_property
+    def db_url(self) -> str:
+        """The database URL in force (the SQLite default lives under data_dir)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'archive-twin.sqlite3').resolve()}"
+
+    @property
+    def copies_path(self) -> Path:
+        """Where electronic copies are stored, content-addressed."""
+        return self.copies_dir or self.data_dir / "copies"
+
+    def check_safe_to_serve(self) -> None:
+        """Refuse a placeholder secret key outside demo mode."""
+        if not self.demo and (
+            self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < 16
+        ):
+            raise UnsafeSettings(
+                "ARCHIVE_TWIN_SECRET_KEY is a placeholder or shorter than 16 characters; "
+                "set a long random value (e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'`) or run `archive-twin demo`."
+            )
