@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlmodel import Session
 
-from server.api import admin, auth, devices, holdings, places, scan
+from server.api import admin, auth, devices, holdings, labels, places, scan
 from server.db import make_engine
 from server.services.codes import CodeScheme
 from server.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
@@ -83,7 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     for router in (auth.router, scan.router, places.router, holdings.box_router,
-                   holdings.record_router, devices.router, devices.alarm_router, admin.router):
+                   holdings.record_router, devices.router, devices.alarm_router, admin.router,
+                   labels.router):
         app.include_router(router)
     return app
 

@@ -111,6 +111,44 @@ def cmd_labels_epc(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_labels_print(args: argparse.Namespace, settings: Settings) -> int:
+    """Render labels for codes or a range into one PDF or ZPL file, with progress."""
+    from labels.render import render
+    from server.services import labelling
+    from server.services.codes import CodeScheme
+    from server.services.errors import DomainError
+
+    scheme = CodeScheme(settings.epc_company_prefix, settings.site_number, settings.base_url)
+    try:
+        codes = list(args.codes)
+        if args.range:
+            first, _, last = args.range.partition("-")
+            codes += labelling.expand_range(first, last or first)
+        with Session(make_engine(settings.db_url)) as session:
+            found = labelling.labels_for(session, codes, scheme=scheme, clearance="secret")
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+
+    def progress(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total
+        print(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} labels",
+              end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    options = {"dpi": args.dpi, "rfid": not args.no_rfid} if args.format == "zpl" else {
+        "on_progress": progress}
+    try:
+        body = render(found, output=args.format, layout=args.layout, **options)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with open(args.out, "wb") as out:
+        out.write(body)
+    print(f"{len(found)} labels written to {args.out} ({len(body):,} bytes)")
+    return 0
+
+
 def _free_port(host: str, wanted: int) -> int:
     with socket.socket() as probe:
         try:
@@ -233,6 +271,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = labels.add_parser("epc", help="print every form of one identifier")
     p.add_argument("identifier", help="a code, QR URL, EPC hex or EPC URI")
     p.set_defaults(run=cmd_labels_epc)
+    p = labels.add_parser("print", help="labels for codes or a range, as one PDF or ZPL file")
+    p.add_argument("codes", nargs="*", help="box or location codes")
+    p.add_argument("--range", metavar="FIRST-LAST", help="e.g. B00000001-B00000100")
+    p.add_argument("--format", choices=["pdf", "zpl"], default="pdf")
+    p.add_argument("--layout", help="a4-3x8 (default for PDF), a4-2x7, a4-2x4, 100x50, 60x40")
+    p.add_argument("--dpi", type=int, choices=[203, 300], default=203, help="ZPL resolution")
+    p.add_argument("--no-rfid", action="store_true", help="ZPL without writing the tags")
+    p.add_argument("--out", "-o", required=True, help="file to write")
+    p.set_defaults(run=cmd_labels_print)
     return parser
 
 
