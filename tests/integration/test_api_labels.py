@@ -67,7 +67,7 @@ def test_the_box_label_summarises_its_records(client, filled, session):
     from server.services import labelling
     from tests.conftest import SCHEME
 
-    admin, box, _ = filled
+    _, box, _ = filled
     [label] = labelling.labels_for(session, [box], scheme=SCHEME, clearance="internal")
     assert label.record_count == 2 and label.years == "2020–2021" and label.fonds == "X001"
     assert label.retention.startswith("永久")  # the longest retention of its records
