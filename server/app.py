@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlmodel import Session
 
-from server.api import admin, auth, devices, holdings, labels, places, scan
+from server.api import admin, auth, copies, devices, holdings, imports, labels, places, scan
 from server.db import make_engine
 from server.services.codes import CodeScheme
 from server.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
@@ -37,7 +37,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        if settings.devices_enabled:
+            from server.device_link import start_device_link
+
+            app.state.broker_link = start_device_link(settings, app.state.engine, app.state.scheme)
+        scheduler = _start_jobs(settings, app.state.engine)
         yield
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        if app.state.broker_link is not None:
+            app.state.broker_link.stop()
         app.state.engine.dispose()
 
     app = FastAPI(
@@ -86,7 +95,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    holdings.record_router, devices.router, devices.alarm_router, admin.router,
                    labels.router):
         app.include_router(router)
+    for router in (copies.record_router, copies.router, imports.router):
+        app.include_router(router)
+    from dashboard import pages  # the pages, /events and /static (only app.py imports dashboard)
+
+    pages.install(app)
     return app
+
+
+def _start_jobs(settings: Settings, engine):
+    """Start the scheduled jobs (fixity, ...) when devices and jobs are enabled."""
+    if not (settings.devices_enabled and settings.jobs_enabled):
+        return None
+    from server.jobs import build_scheduler
+
+    scheduler = build_scheduler(settings, engine)
+    scheduler.start()
+    return scheduler
 
 
 def app_from_env() -> FastAPI:

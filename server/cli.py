@@ -149,6 +149,82 @@ def cmd_labels_print(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _progress_bar(label: str):
+    """A progress callback drawing `label [#####.....] done/total` on standard error."""
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total if total else width
+        end = "\n" if done >= total else ""
+        print(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end,
+              file=sys.stderr, flush=True)
+
+    return show
+
+
+def cmd_import_records(args: argparse.Namespace, settings: Settings) -> int:
+    """Import a register of records (CSV or XLSX); report every problem."""
+    from server.services import imports
+    from server.services.codes import CodeScheme
+    from server.services.errors import DomainError
+
+    try:
+        with open(args.file, "rb") as stream:
+            data = stream.read()
+    except OSError as exc:
+        print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    scheme = CodeScheme(settings.epc_company_prefix, settings.site_number, settings.base_url)
+    bars: dict[str, object] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bars.setdefault(stage, _progress_bar(f"{stage:>8}"))(done, total)  # type: ignore[operator]
+
+    with Session(make_engine(settings.db_url), expire_on_commit=False) as session:
+        try:
+            report = imports.import_records(
+                session, data, scheme=scheme, actor=f"cli:{getpass.getuser()}",
+                file_name=args.file, skip_invalid=args.skip_invalid,
+                create_missing=args.create_missing, on_progress=progress)
+        except DomainError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 2
+        if report.imported:
+            session.commit()
+        else:
+            session.rollback()
+    for problem in report.problems:
+        print(f"row {problem.row}, column {problem.column} ({problem.value!r}): {problem.message}")
+    if not report.imported:
+        print(f"nothing imported: {len(report.problems)} problem(s) in {report.rows} rows; "
+              "fix them or use --skip-invalid")
+        return 1
+    print(f"imported {report.rows} rows: {report.created} created, {report.updated} updated, "
+          f"{report.unchanged} unchanged, {report.skipped} skipped; "
+          f"{report.boxes_created} boxes and {report.locations_created} locations created")
+    return 0
+
+
+def cmd_copies_verify(args: argparse.Namespace, settings: Settings) -> int:
+    """Re-hash every stored copy; exit 1 when any no longer matches or is missing."""
+    from server.services.copies import CopyStore
+    from server.services.fixity import verify_copies
+
+    report = verify_copies(make_engine(settings.db_url), CopyStore(settings.copies_path),
+                           actor=f"cli:{getpass.getuser()}",
+                           on_progress=_progress_bar("verifying"))
+    for copy_id in report.mismatched:
+        print(f"copy {copy_id}: bytes no longer match the recorded SHA-256")
+    for copy_id in report.missing:
+        print(f"copy {copy_id}: file missing from the store")
+    for error in report.errors:
+        print(f"could not check {error}")
+    print(f"{report.files} files, {report.copies} copies: {report.ok} ok, "
+          f"{len(report.mismatched)} mismatched, {len(report.missing)} missing, "
+          f"{len(report.errors)} errors")
+    return 1 if report.mismatched or report.missing or report.errors else 0
+
+
 def _free_port(host: str, wanted: int) -> int:
     with socket.socket() as probe:
         try:
@@ -208,6 +284,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         for username, role, password in DEMO_USERS:
             if not people.get_user(session, username):
                 people.create_user(session, username=username, role=role, password=password)
+        sample_archive.register_devices(session, actor="demo")
     engine.dispose()
     print()
     print(f"archive-twin demo on {base}")
@@ -218,8 +295,100 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     for username, role, password in DEMO_USERS:
         print(f"    {username:<11} / {password:<20} ({role})")
     print("  stop with Ctrl+C", flush=True)
-    _serve(settings, args.host, port)
+    if not settings.simulate:
+        _serve(settings, args.host, port)
+        return 0
+    _serve_with_simulated_room(settings, args.host, port, base)
     return 0
+
+
+def _serve_with_simulated_room(settings: Settings, host: str, port: int, base: str) -> None:
+    """Serve, and once the server answers run the virtual room against its broker."""
+    import uvicorn
+    from sqlmodel import select
+
+    from server.app import create_app
+    from server.models.devices import Device, DeviceCreate
+    from server.models.places import Location
+    from server.services import devices
+    from simulators.serial_lines import line_devices, open_lines
+    from simulators.virtual_room import RoomOptions, RoomRunner
+
+    lines = open_lines("demo")  # pty serial devices; the server opens their other ends
+    engine = make_engine(settings.db_url)
+    with session_scope(engine) as session:
+        # registered before the ports open, so their first words are not kept as rejects
+        room = session.exec(select(Location.code).where(Location.kind == "room")
+                            .order_by(Location.id)).first()
+        for spec in line_devices(lines, room):
+            if session.get(Device, spec.id) is None:
+                devices.register(session, DeviceCreate(
+                    id=spec.id, type=spec.type, role=spec.role, room=spec.room,  # type: ignore[arg-type]
+                    report_interval_s=spec.report_interval_s), actor="demo")
+    engine.dispose()
+    settings = settings.model_copy(update={
+        "serial_devices": [*settings.serial_devices, *(line.spec for line in lines)]})
+    app = create_app(settings)
+    _, user, password = next(u for u in DEMO_USERS if u[1] == "facilities")
+
+    def broker_url() -> str | None:
+        link = app.state.broker_link
+        return link.mqtt_url if link is not None else None
+
+    runner = RoomRunner(base, broker_url, username=user, password=password, lines=lines,
+                        options=RoomOptions(root=settings.mqtt_topic_root))
+    runner.start()
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        runner.stop()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the simulated archive room against a running server and its broker."""
+    import signal
+    import time
+
+    from simulators.faults import UnknownFault
+    from simulators.serial_lines import open_lines
+    from simulators.virtual_room import RoomOptions, RoomRunner
+
+    mqtt = args.mqtt or settings.mqtt_url
+    if not mqtt:
+        print("error: no broker; pass --mqtt mqtt://host:port or set ARCHIVE_TWIN_MQTT_URL "
+              "(a server with an embedded broker logs where it listens)", file=sys.stderr)
+        return 2
+    password = _password(args.password, f"password for {args.user}: ")
+    lines = open_lines() if args.serial else []
+    try:
+        runner = RoomRunner(args.api, mqtt, username=args.user, password=password, lines=lines,
+                            faults=args.fault or (), wait_s=30,
+                            options=RoomOptions(speed=args.speed, root=settings.mqtt_topic_root))
+    except UnknownFault as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for line in lines:
+        print(f"serial line {line.spec}  (add it to the server's ARCHIVE_TWIN_SERIAL_DEVICES)")
+    signal.signal(signal.SIGTERM, _interrupt)  # stop as cleanly on `kill` as on Ctrl+C
+    runner.start()
+    try:
+        while runner.room is None and runner.failure is None:
+            time.sleep(0.2)
+        if runner.failure:
+            print(f"error: {runner.failure}", file=sys.stderr)
+            return 1
+        print(f"simulating the room at {args.speed:g}x against {args.api}; stop with Ctrl+C",
+              flush=True)
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        runner.stop()
 
 
 def _safe_url(url: str) -> str:
@@ -249,6 +418,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.set_defaults(run=cmd_demo)
+
+    p = verbs.add_parser("simulate", help="run the simulated archive room against a server")
+    p.add_argument("--api", default="http://127.0.0.1:8000", help="the server's base URL")
+    p.add_argument("--mqtt", help="broker URL (default: ARCHIVE_TWIN_MQTT_URL)")
+    p.add_argument("--user", default="facilities", help="who reads the layout")
+    p.add_argument("--password", help="default: read one line from standard input")
+    p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
+    p.add_argument("--fault", action="append", metavar="NAME[:TARGET]",
+                   help="start with a fault: hvac-failure[:ROOM], sensor-dropout[:SENSOR], "
+                        "serial-garbage, unauthorized-removal[:BOX] (repeatable)")
+    p.add_argument("--serial", action="store_true",
+                   help="also open pty serial lines (scanner, R2000 reader, XY-MD02 sensor)")
+    p.set_defaults(run=cmd_simulate)
 
     users = verbs.add_parser("users", help="people who sign in").add_subparsers(
         dest="users_verb", required=True)
@@ -280,6 +462,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-rfid", action="store_true", help="ZPL without writing the tags")
     p.add_argument("--out", "-o", required=True, help="file to write")
     p.set_defaults(run=cmd_labels_print)
+
+    imports = verbs.add_parser("import", help="bring in registers").add_subparsers(
+        dest="import_verb", required=True)
+    p = imports.add_parser("records", help="import records from a CSV (UTF-8/GB18030) or XLSX")
+    p.add_argument("file")
+    p.add_argument("--skip-invalid", action="store_true",
+                   help="import the good rows and report the rest (default: all or nothing)")
+    p.add_argument("--create-missing", action="store_true",
+                   help="create the boxes and locations (given by path) the file names")
+    p.set_defaults(run=cmd_import_records)
+
+    copies = verbs.add_parser("copies", help="electronic copies").add_subparsers(
+        dest="copies_verb", required=True)
+    p = copies.add_parser("verify", help="re-hash every stored copy; exit 1 on any mismatch")
+    p.set_defaults(run=cmd_copies_verify)
     return parser
 
 

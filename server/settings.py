@@ -42,6 +42,20 @@ class Settings(BaseSettings):
         default=True, description="start the broker link, ingest and scheduled jobs with the app"
     )
     simulate: bool = False
+    serial_devices: list[str] = Field(
+        default_factory=list,
+        description='serial devices as "KIND:DEVICE_ID:PORT" (KIND scanner, rfid or climate), '
+        'e.g. ["scanner:hh-01:/dev/ttyUSB0"]',
+    )
+    missing_after_s: int = Field(
+        default=600, gt=0, description="a shelved box its reader has not heard for this long is missing"
+    )
+    jobs_enabled: bool = Field(
+        default=True, description="run the scheduled jobs (fixity, ...) when devices are enabled"
+    )
+    fixity_interval_hours: float = Field(
+        default=24.0, gt=0, description="how often stored copies are re-hashed"
+    )
 
     @field_validator("epc_company_prefix")
     @classmethod

@@ -9,6 +9,7 @@ from server.api.paging import Page
 from server.models.alarms import AlarmPublic, AlarmState
 from server.models.devices import DeviceCreate, DevicePublic, DeviceRejectPublic, DeviceType
 from server.services import alarms, devices
+from server.services.live import feed
 
 router = APIRouter(prefix="/api/devices", tags=["devices"])
 alarm_router = APIRouter(prefix="/api/alarms", tags=["alarms"])
@@ -58,4 +59,5 @@ def clear(alarm_id: int, session: SessionDep, user: Watcher):
     """Clear an active alarm by hand."""
     alarm = alarms.clear(session, alarm_id, actor=user.username)
     session.commit()
+    feed.publish("alarm", alarms.news(alarm))
     return AlarmPublic.model_validate(alarm, from_attributes=True)

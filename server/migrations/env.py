@@ -6,7 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import server.models  # noqa: F401  (registers every table on SQLModel.metadata)
-from server.db import make_engine
+from server.db import include_in_autogenerate, make_engine
 
 target_metadata = SQLModel.metadata
 
@@ -30,6 +30,7 @@ def _run(connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_in_autogenerate,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -2,10 +2,12 @@
 
 from server.models.alarms import Alarm
 from server.models.audit import AuditEntry
+from server.models.climate import ClimateSample
+from server.models.copies import CopyCheck, ElectronicCopy
 from server.models.devices import Device, DeviceReject
 from server.models.holdings import Box, Movement, Record
 from server.models.people import User
 from server.models.places import Location, Site
 
-__all__ = ["Alarm", "AuditEntry", "Box", "Device", "DeviceReject", "Location", "Movement",
-           "Record", "Site", "User"]
+__all__ = ["Alarm", "AuditEntry", "Box", "ClimateSample", "CopyCheck", "Device", "DeviceReject", "ElectronicCopy",
+           "Location", "Movement", "Record", "Site", "User"]

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, StringConstraints
-from sqlalchemy import Column, LargeBinary
+from sqlalchemy import BigInteger, Column, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from server.models.columns import Json, Timestamp
@@ -29,6 +29,10 @@ class Device(SQLModel, table=True):
     state: str = Field(default="unknown", max_length=10)
     last_seen_at: datetime | None = Field(default=None, sa_type=Timestamp)
     last_seq: int | None = None
+    reads_total: int = Field(
+        default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"},
+        description="tag reads or messages taken in",
+    )
     created_at: datetime = Field(sa_type=Timestamp)
 
 
@@ -57,6 +61,7 @@ class DevicePublic(SQLModel):
     report_interval_s: int | None
     state: str
     last_seen_at: datetime | None
+    reads_total: int = 0
     rejects: int = 0
 
 

@@ -81,8 +81,13 @@ def move_box(
     reason: str = "manual",
     user: str | None = None,
     device: str | None = None,
+    check_capacity: bool = True,
 ) -> tuple[Box, Movement | None]:
-    """Put a box at a location; refuse a full one. Returns the movement (None if already there)."""
+    """Put a box at a location; refuse a full one. Returns the movement (None if already there).
+
+    RFID sightings pass check_capacity=False: a reader reports where the box physically is,
+    and the twin must follow reality even when that overfills a slot.
+    """
     box = by_code(session, code, for_update=True)
     if box.status == "disposed":
         raise Conflict(f"box {box.code} was disposed of; it cannot be moved")
@@ -93,7 +98,8 @@ def move_box(
         raise Invalid(f"no location has the code {to.strip().upper()}", field="to")
     if box.location_id == target.id:
         return box, None
-    check_room_for(session, target, box_codes=[box.code])
+    if check_capacity:
+        check_room_for(session, target, box_codes=[box.code])
     before = snapshot(session, box)
     movement = Movement(
         box_id=box.id,

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from server.clock import now
+from server.clock import as_utc, now
+from server.models.alarms import Alarm
 from server.models.devices import (
     Device,
     DeviceCreate,
@@ -16,7 +17,7 @@ from server.models.devices import (
     DeviceRejectPublic,
 )
 from server.models.places import Location
-from server.services import audit, locations
+from server.services import alarms, audit, locations
 from server.services.errors import Conflict, Invalid, NotFound
 from server.services.listing import page
 
@@ -95,7 +96,8 @@ def present(session: Session, devices: list[Device]) -> list[DevicePublic]:
         DevicePublic(
             id=d.id, type=d.type, role=d.role, antennas=d.antennas or {},
             room=codes.get(d.room_id), report_interval_s=d.report_interval_s, state=d.state,
-            last_seen_at=d.last_seen_at, rejects=counts.get(d.id, 0),
+            last_seen_at=d.last_seen_at, reads_total=d.reads_total or 0,
+            rejects=counts.get(d.id, 0),
         )
         for d in devices
     ]
@@ -136,3 +138,33 @@ def _readable(raw: bytes) -> str:
     except UnicodeDecodeError:
         return raw.hex(" ")
     return text if text.isprintable() else raw.hex(" ")
+
+
+def mark_state(session: Session, device: Device, state: str, *, at: datetime) -> Alarm | None:
+    """Set a device online or offline; offline raises an alarm, online clears it.
+
+    Returns the alarm that was raised or cleared by this change, if any.
+    """
+    if device.state == state:
+        return None
+    device.state = state
+    if state == "offline":
+        seen = device.last_seen_at.isoformat(timespec="seconds") if device.last_seen_at else "never"
+        alarm, new = alarms.raise_alarm(
+            session, kind="device_offline", subject=device.id, severity="warning",
+            message=f"{device.type} {device.id} is offline (last heard: {seen})",
+        )
+        return alarm if new else None
+    return alarms.clear_condition(session, kind="device_offline", subject=device.id)
+
+
+def silent(session: Session, *, at: datetime, factor: int = 3) -> list[Device]:
+    """Devices not heard for `factor` times their report interval that are not yet offline."""
+    found = []
+    for device in session.exec(
+        select(Device).where(col(Device.report_interval_s).is_not(None), Device.state != "offline")
+    ):
+        last = as_utc(device.last_seen_at) or as_utc(device.created_at)
+        if (at - last).total_seconds() > factor * device.report_interval_s:
+            found.append(device)
+    return found

@@ -8,9 +8,9 @@ from sqlmodel import Session, col, select
 from server.clock import now
 from server.models.holdings import Box, Record, RecordCreate, RecordPublic, RecordUpdate
 from server.models.places import Location
-from server.services import audit, locations
+from server.services import audit, locations, search
 from server.services.errors import Conflict, Invalid, NotFound
-from server.services.listing import like_pattern, page
+from server.services.listing import page
 from server.services.people import clearance_levels, may_see
 
 # Keyboard-wedge scanners cannot type "·"; accept the usual stand-ins for it.
@@ -106,20 +106,16 @@ def search_records(
     classification: str | None = None,
     box: str | None = None,
     location: str | None = None,
+    on_loan: bool | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Record], int]:
-    """Records the clearance allows, matching text and filters, by reference code."""
+    """Records the clearance allows, matching text (ranked) and filters, else by reference code."""
     query = select(Record).where(col(Record.classification).in_(clearance_levels(clearance)))
-    if q and q.strip():
-        pattern = like_pattern(q.strip())
-        query = query.where(
-            or_(
-                col(Record.reference_code).ilike(pattern, escape="\\"),
-                col(Record.title).ilike(pattern, escape="\\"),
-                col(Record.description).ilike(pattern, escape="\\"),
-            )
-        )
+    ranking = []
+    match = search.text_match(session, q)
+    if match is not None:
+        query, ranking = match.apply(query)
     if fonds:
         query = query.where(Record.fonds == fonds)
     if year_from is not None:
@@ -136,7 +132,14 @@ def search_records(
         query = query.where(
             col(Record.box_id).in_(select(Box.id).where(col(Box.location_id).in_(inside)))
         )
-    return page(session, query.order_by(Record.reference_code), limit=limit, offset=offset)
+    if on_loan is not None:
+        lent = select(Box.id).where(Box.status == "on_loan")
+        query = query.where(
+            col(Record.box_id).in_(lent) if on_loan
+            else or_(col(Record.box_id).is_(None), col(Record.box_id).not_in(lent))
+        )
+    return page(session, query.order_by(*ranking, Record.reference_code), limit=limit,
+                offset=offset)
 
 
 def present(session: Session, records: list[Record]) -> list[RecordPublic]:

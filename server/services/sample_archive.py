@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from server.clock import now
 from server.models.holdings import Box, Record
 from server.models.places import Location
-from server.services import audit
+from server.services import audit, search
 from server.services.codes import CodeScheme
 from server.services.locations import PATH_SEPARATOR, ensure_site
 
@@ -47,8 +47,23 @@ def _next_id(session: Session, table) -> int:
 
 
 def _insert(session: Session, table, rows: list[dict]) -> None:
+    if rows and session.get_bind().dialect.name == "postgresql":
+        _copy(session, table, rows)
+        return
     for start in range(0, len(rows), CHUNK):
         session.exec(insert(table), params=rows[start:start + CHUNK])
+
+
+def _copy(session: Session, table, rows: list[dict]) -> None:
+    """PostgreSQL's COPY: several times faster than INSERT for a bulk load."""
+    from psycopg.types.json import Jsonb
+
+    columns = list(rows[0])
+    cursor = session.connection().connection.driver_connection.cursor()
+    statement = f"COPY {table.__tablename__} ({', '.join(columns)}) FROM STDIN"
+    with cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([Jsonb(v) if isinstance(v, dict) else v for v in row.values()])
 
 
 def seed(
@@ -117,11 +132,15 @@ def seed(
         on_progress("boxes", len(box_rows))
 
     written = 0
-    for chunk in _record_rows(size.records, box_ids, rng, _next_id(session, Record), stamp):
+    first_record = _next_id(session, Record)
+    # Index the new records in one pass at the end rather than row by row through triggers.
+    paused = search.pause_sqlite_trigger(session)
+    for chunk in _record_rows(size.records, box_ids, rng, first_record, stamp):
         _insert(session, Record, chunk)
         written += len(chunk)
         if on_progress:
             on_progress("records", written)
+    search.resume_sqlite_trigger(session, paused, after_id=first_record - 1)
     _fix_sequences(session)
     counts = {"locations": len(places), "boxes": len(box_rows), "records": written}
     audit.record(session, actor="system", action="seed", entity="archive", entity_id="sample",
@@ -178,3 +197,41 @@ def _fix_sequences(session: Session) -> None:
 def is_empty(session: Session) -> bool:
     """True when the archive has no locations yet."""
     return session.exec(select(Location.id).limit(1)).first() is None
+
+
+def register_devices(session: Session, *, actor: str = "system") -> list[str]:
+    """Register the sample archive's devices: a shelf reader per unit side (an antenna per
+    shelf), a door gate, a handheld scanner and a climate sensor in each room."""
+    from server.models.devices import Device, DeviceCreate
+    from server.services import devices
+
+    made: list[str] = []
+
+    def add(spec: DeviceCreate) -> None:
+        if session.get(Device, spec.id) is None:
+            devices.register(session, spec, actor=actor)
+            made.append(spec.id)
+
+    rooms = session.exec(select(Location).where(Location.kind == "room").order_by(Location.id)).all()
+    for r, room in enumerate(rooms, start=1):
+        add(DeviceCreate(id=f"gate-r{r}", type="reader", role="gate", room=room.code))
+        add(DeviceCreate(id=f"hh-r{r}", type="scanner"))
+        add(DeviceCreate(id=f"th-r{r}", type="sensor", room=room.code, report_interval_s=30))
+        sides = session.exec(
+            select(Location).where(Location.kind == "side",
+                                   Location.lineage.startswith(room.lineage))
+            .order_by(Location.path)
+        ).all()
+        for side in sides:
+            shelves = session.exec(
+                select(Location).where(Location.kind == "shelf",
+                                       Location.lineage.startswith(side.lineage))
+                .order_by(Location.id)
+            ).all()
+            unit = side.path.split(PATH_SEPARATOR)[-2].replace("Unit ", "u")
+            add(DeviceCreate(
+                id=f"shelf-r{r}-{unit}{side.name.lower()}", type="reader", role="shelf",
+                antennas={str(n): shelf.code for n, shelf in enumerate(shelves[:64], start=1)},
+                report_interval_s=10,
+            ))
+    return made

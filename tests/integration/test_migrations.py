@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
-from server.db import make_engine, migrate
+from server.db import include_in_autogenerate, make_engine, migrate
 from tests.conftest import PG_URL
 
 
@@ -19,7 +19,8 @@ def _assert_schema_matches(url: str) -> None:
     migrate(url)
     engine = make_engine(url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": include_in_autogenerate})
+        diff = compare_metadata(context, SQLModel.metadata)
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     engine.dispose()
     assert diff == [], f"models and migrations differ: {diff}"

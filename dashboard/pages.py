@@ -1,0 +1,500 @@
+"""The pages people use: sign-in, overview, find, shelve, alarms, devices, and the live stream."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from pydantic import BaseModel, Field
+from sqlmodel import Session, select
+from starlette.responses import StreamingResponse
+
+from dashboard import i18n, room_map, sign_in, stream, tallies
+from dashboard.shelving import ShelveOutcome, shelve_scan
+from labels.identifiers import InvalidIdentifier, identify
+from labels.typefaces import REGULAR_FONT
+from server.models.devices import Device
+from server.models.people import User
+from server.models.places import Location
+from server.services import alarms, boxes, devices, locations, people, records, scan
+from server.services.errors import DomainError, Invalid, NotFound
+from server.services.live import feed
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(include_in_schema=False)
+
+ANYONE = ("admin", "archivist", "staff", "facilities", "borrower")
+WATCHERS = ("admin", "archivist", "staff", "facilities")
+MOVERS = ("admin", "archivist", "staff")
+LANG_COOKIE = "lang"
+PAGE_SIZE = 50
+LIVE_KINDS = ("box", "alarm", "climate", "device", "reject")
+
+
+def install(app: FastAPI) -> None:
+    """Mount the pages, their static files and their error pages on the app."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_exception_handler(PageRefused, _refused)
+
+
+class PageRefused(Exception):
+    """The page cannot be shown: not signed in, a role that may not, or nothing there."""
+
+    def __init__(self, why: str, *, message: str | None = None) -> None:
+        super().__init__(why)
+        self.why = why
+        self.message = message
+
+
+# ---------------------------------------------------------------- request context
+
+
+def _session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(_session)]
+
+
+@dataclass
+class Page:
+    """Who is asking, in which language, with a database session."""
+
+    request: Request
+    session: Session
+    user: User | None
+    lang: str
+    t: Callable[..., str]
+
+    def term(self, group: str, value: str | None) -> str:
+        """A domain value in words."""
+        return i18n.term(self.t, group, value)
+
+
+def _language(request: Request) -> str:
+    return i18n.choose(
+        request.query_params.get("lang"), request.cookies.get(LANG_COOKIE),
+        request.headers.get("accept-language"),
+    )
+
+
+def _viewer(request: Request, session: Session) -> User | None:
+    secret = request.app.state.settings.secret_key
+    return sign_in.user_from_token(session, request.cookies.get(sign_in.COOKIE), secret_key=secret)
+
+
+def page_for(*roles: str) -> Callable[..., Page]:
+    """A dependency: the signed-in person with one of these roles, or the page is refused."""
+
+    def dependency(request: Request, session: SessionDep) -> Page:
+        lang = _language(request)
+        request.state.lang = lang
+        if request.method == "POST" and not sign_in.same_origin(request):
+            raise PageRefused("forbidden", message="cross-site form posts are refused")
+        user = _viewer(request, session)
+        if user is None:
+            raise PageRefused("signin")
+        request.state.user = user
+        if user.role not in roles:
+            raise PageRefused("forbidden")
+        return Page(request, session, user, lang, i18n.translator(lang))
+
+    return dependency
+
+
+AnyonePage = Annotated[Page, Depends(page_for(*ANYONE))]
+WatcherPage = Annotated[Page, Depends(page_for(*WATCHERS))]
+MoverPage = Annotated[Page, Depends(page_for(*MOVERS))]
+
+
+def _time(value: datetime | None) -> Markup:
+    """A <time> the browser rewrites in its own locale; UTC text until it does."""
+    if value is None:
+        return Markup("—")
+    if value.tzinfo is None:  # SQLite gives naive values; they were stored as UTC
+        value = value.replace(tzinfo=UTC)
+    value = value.astimezone(UTC)
+    return Markup('<time datetime="{}">{}</time>').format(
+        value.isoformat(), value.strftime("%Y-%m-%d %H:%M UTC")
+    )
+
+
+def _record_url(reference_code: str) -> str:
+    return "/records/" + quote(reference_code, safe="")
+
+
+def _nav(page: Page) -> list[tuple[str, str, str]]:
+    items = [("/", "nav.overview", WATCHERS), ("/find", "nav.find", ANYONE),
+             ("/shelve", "nav.shelve", MOVERS), ("/alarms", "nav.alarms", WATCHERS),
+             ("/devices", "nav.devices", WATCHERS)]
+    role = page.user.role if page.user else None
+    return [(href, page.t(key), key) for href, key, roles in items if role in roles]
+
+
+def render(page: Page, name: str, *, status: int = 200, live: tuple[str, ...] = (),
+           **context: Any) -> Response:
+    """A template in the page's language; remembers a ?lang= choice in a cookie."""
+    request = page.request
+    js_texts = {key: page.t(key) for key in ("live.connected", "live.reconnecting")}
+    response = templates.TemplateResponse(
+        request, name,
+        {
+            "page": page, "t": page.t, "term": page.term, "lang": page.lang,
+            "html_lang": i18n.HTML_LANG[page.lang], "languages": i18n.LANGUAGE_NAMES,
+            "nav": _nav(page), "path": request.url.path, "when": _time,
+            "record_url": _record_url, "live_kinds": " ".join(live), "js_texts": js_texts,
+            "lang_url": lambda code: str(request.url.include_query_params(lang=code)),
+            **context,
+        },
+        status_code=status,
+    )
+    _remember_language(request, response)
+    return response
+
+
+def _remember_language(request: Request, response: Response) -> None:
+    chosen = i18n.normalise(request.query_params.get("lang"))
+    if chosen:
+        response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax", path="/")
+
+
+def _bare_page(request: Request, session: Session) -> Page:
+    lang = _language(request)
+    return Page(request, session, getattr(request.state, "user", None), lang,
+                i18n.translator(lang))
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageRefused)
+    wants_json = request.url.path.startswith(("/shelve/scan", "/events")) or (
+        "application/json" in request.headers.get("accept", "")
+    )
+    if exc.why == "signin":
+        if wants_json:
+            return JSONResponse({"detail": "sign in first"}, status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse("/signin?" + urlencode({"next": target}), status_code=303)
+    status = 404 if exc.why == "not_found" else 403
+    if wants_json:
+        return JSONResponse({"detail": exc.message or exc.why}, status_code=status)
+    with Session(request.app.state.engine) as session:
+        page = _bare_page(request, session)
+        return render(page, "refused.html", status=status, why=exc.why, message=exc.message)
+
+
+# ---------------------------------------------------------------- sign-in
+
+
+@router.get("/signin")
+def signin_form(request: Request, session: SessionDep, next: str = "/") -> Response:
+    """The sign-in form; straight on when already signed in."""
+    if _viewer(request, session) is not None:
+        return RedirectResponse(sign_in.safe_next(next), status_code=303)
+    return render(_bare_page(request, session), "signin.html", next=sign_in.safe_next(next))
+
+
+@router.post("/signin")
+def signin(
+    request: Request, session: SessionDep, username: Annotated[str, Form()],
+    password: Annotated[str, Form()], next: Annotated[str, Form()] = "/",
+) -> Response:
+    """Check the password and keep the API's token in an HttpOnly cookie."""
+    page = _bare_page(request, session)
+    if not sign_in.same_origin(request):
+        raise PageRefused("forbidden", message="cross-site form posts are refused")
+    user = people.authenticate(session, username=username.strip(), password=password)
+    if user is None:
+        return render(page, "signin.html", status=401, next=sign_in.safe_next(next),
+                      failed=True, username=username)
+    settings = request.app.state.settings
+    ttl = timedelta(minutes=settings.token_ttl_minutes)
+    token = sign_in.mint_token(user, secret_key=settings.secret_key, ttl=ttl)
+    target = sign_in.safe_next(next)
+    if target == "/" and user.role not in WATCHERS:
+        target = "/find"
+    response = RedirectResponse(target, status_code=303)
+    sign_in.set_cookie(response, request, token, ttl=ttl)
+    log.info("%s signed in to the dashboard", user.username)
+    return response
+
+
+@router.post("/signout")
+def signout(page: AnyonePage) -> Response:
+    """Forget the sign-in."""
+    response = RedirectResponse("/signin", status_code=303)
+    sign_in.drop_cookie(response)
+    return response
+
+
+# ---------------------------------------------------------------- overview
+
+
+@router.get("/")
+def overview(page: AnyonePage) -> Response:
+    """Counts, room maps, recent movements and active alarms, kept live."""
+    if page.user.role not in WATCHERS:
+        return RedirectResponse("/find", status_code=303)
+    session = page.session
+    counts = tallies.box_counts(session)
+    states = tallies.device_states(session)
+    active, active_total = alarms.list_alarms(session, state="active", limit=5)
+    drawings = [room_map.draw(room) for room in tallies.room_maps(session)]
+    return render(
+        page, "overview.html", live=LIVE_KINDS,
+        box_counts=counts, box_total=sum(counts.values()),
+        statuses=("on_shelf", "in_transit", "on_loan", "missing", "disposed"),
+        record_total=tallies.record_count(session, clearance=page.user.clearance),
+        device_states=states, device_total=sum(states.values()),
+        alarms=active, alarm_total=active_total,
+        moves=tallies.recent_movements(session), drawings=drawings,
+    )
+
+
+# ---------------------------------------------------------------- find and details
+
+
+@router.get("/find")
+def find(page: AnyonePage, q: str = "", offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+    """One box for anything scannable or typed: opens what a code names, else searches records."""
+    session, scheme = page.session, page.request.app.state.scheme
+    text = q.strip()
+    notice: str | None = None
+    search = bool(text)
+    if text:
+        try:
+            found = scan.resolve(session, text, scheme=scheme, clearance=page.user.clearance)
+        except Invalid as exc:
+            notice = page.t("find.not_a_code", message=exc.message)
+        except NotFound:
+            if _names_a_code(text, scheme):
+                notice, search = page.t("find.unknown_code", code=text), False
+        else:
+            return RedirectResponse(_detail_url(found.kind, found.code), status_code=303)
+    rows, total = ([], 0)
+    if search:
+        rows, total = records.search_records(
+            session, clearance=page.user.clearance, q=text, limit=PAGE_SIZE, offset=offset
+        )
+    return render(
+        page, "find.html", q=text, notice=notice, searched=search,
+        results=records.present(session, rows), total=total, offset=offset, page_size=PAGE_SIZE,
+    )
+
+
+def _names_a_code(text: str, scheme) -> bool:
+    """True when the text is a box or location code in one of its forms (registered or not)."""
+    try:
+        return identify(
+            text, company_prefix=scheme.company_prefix, site_number=scheme.site_number
+        ) is not None
+    except InvalidIdentifier:
+        return False
+
+
+def _detail_url(kind: str, code: str) -> str:
+    if kind == "record":
+        return _record_url(code)
+    return f"/{'boxes' if kind == 'box' else 'locations'}/{code}"
+
+
+@router.get("/s/{code:path}")
+def qr_landing(code: str, page: AnyonePage) -> Response:
+    """Where a label's QR URL lands: the box or location page."""
+    try:
+        found = scan.resolve(page.session, code, scheme=page.request.app.state.scheme,
+                             clearance=page.user.clearance)
+    except DomainError as exc:
+        raise PageRefused("not_found", message=exc.message) from exc
+    return RedirectResponse(_detail_url(found.kind, found.code), status_code=303)
+
+
+@router.get("/boxes/{code}")
+def box_page(code: str, page: AnyonePage) -> Response:
+    """One box: where it is, its path, its records and where it has been."""
+    session = page.session
+    try:
+        box = boxes.by_code(session, code)
+    except NotFound as exc:
+        raise PageRefused("not_found", message=exc.message) from exc
+    shown = boxes.present(session, [box], scheme=page.request.app.state.scheme)[0]
+    trail = []
+    if box.location_id:
+        here = session.get(Location, box.location_id)
+        trail = tallies.ancestors(session, here) if here else []
+    held, held_total = records.search_records(
+        session, clearance=page.user.clearance, box=box.code, limit=200
+    )
+    moves, moves_total = boxes.history(session, box.code, limit=100)
+    return render(
+        page, "box.html", live=("box",), box=shown, trail=trail,
+        records=records.present(session, held), records_total=held_total,
+        moves=tallies.movement_lines(session, moves), moves_total=moves_total,
+    )
+
+
+@router.get("/locations/{code}")
+def location_page(code: str, page: AnyonePage,
+                  offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+    """One location: its path, what is inside it and the boxes there."""
+    session = page.session
+    scheme = page.request.app.state.scheme
+    try:
+        place = locations.by_code(session, code)
+    except NotFound as exc:
+        raise PageRefused("not_found", message=exc.message) from exc
+    shown = locations.present(session, [place], scheme=scheme)[0]
+    children, _ = locations.list_locations(session, parent=place.code, limit=500)
+    inside = locations.present(session, children, scheme=scheme)
+    within = tallies.boxes_within(session, place, children)
+    held, held_total = boxes.list_boxes(session, location=place.code, limit=PAGE_SIZE,
+                                        offset=offset)
+    return render(
+        page, "location.html", live=("box",), place=shown, trail=tallies.ancestors(session, place),
+        children=inside, within=within, boxes=boxes.present(session, held, scheme=scheme),
+        boxes_total=held_total, offset=offset, page_size=PAGE_SIZE,
+    )
+
+
+@router.get("/records/{reference_code:path}")
+def record_page(reference_code: str, page: AnyonePage) -> Response:
+    """One record: its description, its box and where that box is."""
+    try:
+        record = records.by_reference(page.session, reference_code,
+                                      clearance=page.user.clearance)
+    except NotFound as exc:
+        raise PageRefused("not_found", message=exc.message) from exc
+    return render(page, "record.html", live=("box",),
+                  record=records.present(page.session, [record])[0])
+
+
+# ---------------------------------------------------------------- shelve
+
+
+class ShelveScan(BaseModel):
+    code: str = Field(max_length=400)
+    target: str | None = Field(default=None, max_length=20)
+
+
+def _shelve(page: Page, code: str, target: str | None) -> tuple[ShelveOutcome, str]:
+    outcome = shelve_scan(
+        page.session, code, target=target or None, scheme=page.request.app.state.scheme,
+        clearance=page.user.clearance, user=page.user.username,
+    )
+    t = page.t
+    if outcome.outcome == "moved":
+        message = t("shelve.moved", path=outcome.target_path)
+    elif outcome.outcome == "already":
+        message = t("shelve.already", path=outcome.target_path)
+    elif outcome.outcome == "target":
+        message = t("shelve.target_set", path=outcome.target_path)
+    else:
+        message = t(f"shelve.refused.{outcome.reason}")
+    return outcome, message
+
+
+@router.get("/shelve")
+def shelve_page(page: MoverPage) -> Response:
+    """Scan a location, then box, box, box."""
+    return render(page, "shelve.html", target=None, target_path=None, results=[])
+
+
+@router.post("/shelve")
+def shelve_form(page: MoverPage, code: Annotated[str, Form(max_length=400)],
+                target: Annotated[str, Form(max_length=20)] = "") -> Response:
+    """The same without JavaScript: one scan per form post."""
+    outcome, message = _shelve(page, code, target)
+    target_path = outcome.target_path
+    if outcome.outcome == "refused" and outcome.target:
+        place = page.session.exec(select(Location).where(Location.code == outcome.target)).first()
+        target_path = place.path if place else None
+    return render(page, "shelve.html", target=outcome.target, target_path=target_path,
+                  results=[(outcome, message)])
+
+
+@router.post("/shelve/scan")
+def shelve_json(page: MoverPage, body: ShelveScan) -> JSONResponse:
+    """One scan from the page's script; the answer says moved, target set, or refused and why."""
+    outcome, message = _shelve(page, body.code, body.target)
+    return JSONResponse({**outcome.as_dict(), "message": message})
+
+
+# ---------------------------------------------------------------- alarms and devices
+
+
+@router.get("/alarms")
+def alarms_page(page: WatcherPage, state: str = "active",
+                offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+    """Alarms, newest first, with a clear button on the active ones."""
+    wanted = state if state in ("active", "cleared") else None
+    rows, total = alarms.list_alarms(page.session, state=wanted, limit=PAGE_SIZE, offset=offset)
+    return render(page, "alarms.html", live=("alarm",), alarms=rows, total=total,
+                  state=wanted or "all", offset=offset, page_size=PAGE_SIZE)
+
+
+@router.post("/alarms/{alarm_id}/clear")
+def clear_alarm(alarm_id: int, page: WatcherPage, back: Annotated[str, Form()] = "/alarms"):
+    """A person clears an alarm; every open page hears of it."""
+    try:
+        alarm = alarms.clear(page.session, alarm_id, actor=page.user.username)
+    except NotFound as exc:
+        raise PageRefused("not_found", message=exc.message) from exc
+    except DomainError:
+        page.session.rollback()  # already cleared by someone else: nothing to do
+        return RedirectResponse(sign_in.safe_next(back), status_code=303)
+    page.session.commit()
+    feed.publish("alarm", {
+        "id": alarm.id, "kind": alarm.kind, "severity": alarm.severity, "subject": alarm.subject,
+        "message": alarm.message, "state": alarm.state,
+        "ts": (alarm.cleared_at or datetime.now(UTC)).isoformat(),
+    })
+    return RedirectResponse(sign_in.safe_next(back), status_code=303)
+
+
+@router.get("/devices")
+def devices_page(page: WatcherPage) -> Response:
+    """Every device with its state, and what devices sent that could not be used."""
+    rows = list(page.session.exec(select(Device).order_by(Device.id)))
+    rejects, rejects_total = devices.list_rejects(page.session, limit=PAGE_SIZE)
+    return render(page, "devices.html", live=("device", "reject"),
+                  devices=devices.present(page.session, rows), rejects=rejects,
+                  rejects_total=rejects_total)
+
+
+# ---------------------------------------------------------------- live stream and fonts
+
+
+@router.get("/events")
+def events(request: Request) -> Response:
+    """Server-sent events: every change on the live feed, as it happens."""
+    # Checked with a short session of its own: a stream that lasts hours must not hold a
+    # database connection.
+    with Session(request.app.state.engine) as session:
+        if _viewer(request, session) is None:
+            return JSONResponse({"detail": "sign in first"}, status_code=401)
+    return StreamingResponse(
+        stream.changes(request), media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/fonts/archive-sans-sc.ttf")
+def chinese_font() -> FileResponse:
+    """The labels' Noto Sans SC cut, so Chinese shows on machines without a CJK font."""
+    return FileResponse(REGULAR_FONT, media_type="font/ttf",
+                        headers={"Cache-Control": "public, max-age=604800"})
+

@@ -1,0 +1,95 @@
+// Shelving with a keyboard-wedge scanner: each code + Enter is one scan; the input keeps focus.
+"use strict";
+
+(function () {
+  const form = document.getElementById("shelve-form");
+  const input = document.getElementById("scan");
+  const targetField = document.getElementById("target-field");
+  const targetOut = document.getElementById("target");
+  const list = document.getElementById("scans");
+  const tally = document.getElementById("tally");
+  const panel = document.getElementById("shelve-panel");
+  let moved = 0;
+  let refused = 0;
+  // Scans are sent one after another, so a box scanned right after a location goes there.
+  let queue = Promise.resolve();
+
+  function flash(ok) {
+    panel.classList.remove("flash-ok", "flash-bad");
+    void panel.offsetWidth; // restart the animation
+    panel.classList.add(ok ? "flash-ok" : "flash-bad");
+  }
+
+  function showTarget(code, path) {
+    targetField.value = code || "";
+    targetOut.dataset.code = code || "";
+    targetOut.replaceChildren();
+    if (!code) { targetOut.textContent = targetOut.dataset.none; return; }
+    const c = document.createElement("span");
+    c.className = "code";
+    c.textContent = code;
+    targetOut.append(c, " " + (path || ""));
+  }
+
+  function addResult(result) {
+    const empty = list.querySelector(".empty");
+    if (empty) empty.remove();
+    const li = document.createElement("li");
+    li.className = `scan ${result.ok ? "ok" : "refused"} outcome-${result.outcome}`;
+    const code = document.createElement("span");
+    code.className = "code";
+    code.textContent = result.code;
+    const message = document.createElement("span");
+    message.className = "message";
+    message.textContent = result.message;
+    li.append(code, message);
+    if (result.detail) {
+      const detail = document.createElement("span");
+      detail.className = "detail";
+      detail.textContent = result.detail;
+      li.append(detail);
+    }
+    list.prepend(li);
+    if (result.outcome === "moved") moved += 1;
+    if (!result.ok) refused += 1;
+    tally.textContent = tally.dataset.template.replace("{moved}", moved).replace("{refused}", refused);
+  }
+
+  async function send(code) {
+    let result;
+    try {
+      const answer = await fetch("/shelve/scan", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ code, target: targetField.value || null }),
+      });
+      if (answer.status === 401) { location.href = "/signin?next=/shelve"; return; }
+      result = await answer.json();
+      if (!answer.ok) result = { ok: false, outcome: "refused", code, message: result.detail || answer.statusText };
+    } catch (err) {
+      result = { ok: false, outcome: "refused", code, message: String(err) };
+    }
+    if (result.outcome === "target") showTarget(result.target, result.target_path);
+    addResult(result);
+    flash(result.ok);
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const code = input.value.trim();
+    input.value = "";
+    input.focus();
+    if (!code) return;
+    queue = queue.then(() => send(code));
+  });
+
+  // A scanner types into whatever has focus: bring stray keystrokes back to the scan input.
+  document.addEventListener("keydown", (event) => {
+    const active = document.activeElement;
+    if (active === input || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (active && (active.tagName === "INPUT" || active.tagName === "TEXTAREA" || active.tagName === "SELECT")) return;
+    if (event.key.length === 1) input.focus();
+  });
+  input.focus();
+})();

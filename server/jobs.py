@@ -1,0 +1,96 @@
+"""Scheduled jobs (APScheduler 3.x): each one a plain function of (settings, engine).
+
+Add a job by adding one `Job` to JOBS. Each job isolates its items and is safe to run twice,
+so a missed or doubled run does no harm.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine
+
+from server.clock import now
+from server.db import session_scope
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One scheduled job: its id, what it runs and how often (APScheduler trigger arguments)."""
+
+    id: str
+    run: Callable[[Settings, Engine], Any]
+    trigger: Callable[[Settings], dict[str, Any]]
+
+
+def verify_fixity(settings: Settings, engine: Engine) -> None:
+    """Re-hash the stored electronic copies; mismatches raise alarms."""
+    from server.services.copies import CopyStore
+    from server.services.fixity import verify_copies
+
+    verify_copies(engine, CopyStore(settings.copies_path), actor="scheduler")
+
+
+def mark_silent_devices(settings: Settings, engine: Engine) -> None:
+    """Sensors and readers silent for 3× their report interval go offline, with an alarm."""
+    from server.services import twin
+
+    with session_scope(engine) as session:
+        raised = twin.mark_silent_devices(session, at=now())
+    _announce(raised)
+
+
+def mark_missing_boxes(settings: Settings, engine: Engine) -> None:
+    """Shelved boxes their shelf reader has not heard for missing_after_s become missing."""
+    from server.services import twin
+
+    with session_scope(engine) as session:
+        raised = twin.mark_missing_boxes(
+            session, older_than=timedelta(seconds=settings.missing_after_s), at=now())
+    _announce(raised)
+
+
+def _announce(raised: list) -> None:
+    """Tell watching pages (and through them MQTT) about alarms a job raised, once committed."""
+    from server.services import alarms
+    from server.services.live import feed
+
+    for alarm in raised:
+        feed.publish("alarm", alarms.news(alarm))
+
+
+JOBS: tuple[Job, ...] = (
+    Job("fixity", verify_fixity,
+        lambda s: {"trigger": "interval", "hours": s.fixity_interval_hours}),
+    Job("silent-devices", mark_silent_devices, lambda s: {"trigger": "interval", "seconds": 15}),
+    Job("missing-boxes", mark_missing_boxes,
+        lambda s: {"trigger": "interval", "seconds": max(10, s.missing_after_s // 10)}),
+)
+
+
+def _guarded(job: Job, settings: Settings, engine: Engine) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            job.run(settings, engine)
+        except Exception:  # a failed run is logged; the next one is still scheduled
+            log.exception("scheduled job %s failed", job.id)
+
+    return run
+
+
+def build_scheduler(settings: Settings, engine: Engine) -> BackgroundScheduler:
+    """A scheduler (not started) with every job in JOBS; one instance of each at a time."""
+    scheduler = BackgroundScheduler(timezone="UTC")
+    for job in JOBS:
+        scheduler.add_job(_guarded(job, settings, engine), id=job.id, name=job.id,
+                          max_instances=1, coalesce=True, replace_existing=True,
+                          **job.trigger(settings))
+    return scheduler

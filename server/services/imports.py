@@ -1,0 +1,484 @@
+"""Batch import of a register of records from CSV or XLSX.
+
+Every row is checked before anything is written. By default one bad row means nothing is
+imported and the report lists every problem (row, column, value, what is wrong); with
+`skip_invalid` the good rows go in. Importing the same file again changes nothing: rows are
+matched by reference code, unchanged ones are left alone and changed ones are updated (and
+audited like any other change).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import text
+from sqlmodel import Session, col, select
+
+from server.clock import now
+from server.models.holdings import Box, Record, RecordCreate, RecordUpdate
+from server.models.places import LOCATION_KINDS, Location, LocationCreate
+from server.services import audit, boxes, locations, records
+from server.services.codes import CodeScheme
+from server.services.errors import Conflict, DomainError, Invalid
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+# Header (normalised: lower case, spaces and dashes as _) → field of RecordCreate.
+HEADERS: dict[str, str] = {
+    "reference_code": "reference_code", "reference": "reference_code", "ref": "reference_code",
+    "档号": "reference_code",
+    "title": "title", "题名": "title",
+    "description": "description", "内容摘要": "description", "摘要": "description",
+    "fonds": "fonds", "全宗": "fonds", "全宗号": "fonds",
+    "series": "series", "类别": "series", "类别号": "series",
+    "year": "year", "年度": "year",
+    "retention": "retention", "保管期限": "retention",
+    "retention_years": "retention_years",
+    "classification": "classification", "密级": "classification",
+    "box": "box", "box_code": "box", "盒号": "box",
+    "location": "location", "location_code": "location", "位置": "location", "存放位置": "location",
+}
+VALUES: dict[str, dict[str, str]] = {
+    "retention": {"永久": "permanent", "30年": "30y", "定期30年": "30y", "10年": "10y",
+                  "定期10年": "10y"},
+    "classification": {"公开": "public", "内部": "internal", "秘密": "confidential",
+                       "机密": "secret"},
+}
+RECORD_FIELDS = ("reference_code", "title", "description", "fonds", "series", "year", "retention",
+                 "retention_years", "classification")
+BOX_CODE = re.compile(r"^B\d{8}$")
+LOCATION_CODE = re.compile(r"^L\d{8}$")
+PATH_SPLIT = re.compile(r"\s*(?:›|>|/)\s*")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with one cell (or row) of the file."""
+
+    row: int
+    column: str
+    value: str
+    message: str
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did, or would have done, and every problem found."""
+
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    boxes_created: int = 0
+    locations_created: int = 0
+    imported: bool = False
+    problems: list[Problem] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for the API and the CLI."""
+        return {
+            "imported": self.imported, "rows": self.rows, "created": self.created,
+            "updated": self.updated, "unchanged": self.unchanged, "skipped": self.skipped,
+            "boxes_created": self.boxes_created, "locations_created": self.locations_created,
+            "problems": [
+                {"row": p.row, "column": p.column, "value": p.value, "message": p.message}
+                for p in self.problems
+            ],
+        }
+
+
+# --- reading the file ---------------------------------------------------------------------
+
+
+def decode_register(data: bytes) -> str:
+    """Text of a CSV file in UTF-8 (with or without BOM) or GB18030; anything else is refused."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="strict")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:200].count(b"\x00") > 2:
+        raise Invalid("the file is UTF-16; save it as CSV UTF-8 (or GB18030) and import again",
+                      field="file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        decoded = data.decode("gb18030")
+    except UnicodeDecodeError:
+        decoded = None
+    if decoded is not None and _looks_like_gb_text(data):
+        return decoded
+    raise Invalid(
+        "the file is neither UTF-8 nor GB18030 (it may be Latin-1, Big5 or Shift-JIS); "
+        "save it as CSV UTF-8 and import again", field="file",
+    )
+
+
+def _looks_like_gb_text(data: bytes) -> bool:
+    """GB18030 decodes almost anything; real Chinese text is mostly in the common GB2312 block."""
+    pairs = common = 0
+    i = 0
+    while i < len(data):
+        byte = data[i]
+        if byte < 0x80:
+            i += 1
+            continue
+        if i + 1 < len(data) and 0x30 <= data[i + 1] <= 0x39:  # four-byte sequence
+            pairs += 1
+            i += 4
+            continue
+        pairs += 1
+        if 0xA1 <= byte <= 0xF7 and i + 1 < len(data) and data[i + 1] >= 0xA1:
+            common += 1
+        i += 2
+    return pairs > 0 and common / pairs >= 0.8
+
+
+def read_rows(data: bytes, file_name: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(spreadsheet row number, {header: value}) for each non-empty row of a CSV or XLSX file."""
+    if data.startswith(b"PK\x03\x04") or (file_name or "").lower().endswith(".xlsx"):
+        yield from _xlsx_rows(data)
+        return
+    reader = csv.reader(io.StringIO(decode_register(data), newline=""))
+    header = next(reader, None)
+    if not header:
+        raise Invalid("the file is empty: the first row must name the columns", field="file")
+    header = [h.strip() for h in header]
+    for number, cells in enumerate(reader, start=2):
+        if any(c.strip() for c in cells):
+            yield number, dict(zip(header, cells, strict=False))
+
+
+def _xlsx_rows(data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # a broken workbook: say so rather than fail
+        raise Invalid(f"the file is not a readable XLSX workbook: {exc}", field="file") from exc
+    try:
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if not header:
+            raise Invalid("the sheet is empty: the first row must name the columns", field="file")
+        names = [str(h).strip() if h is not None else "" for h in header]
+        for number, cells in enumerate(rows, start=2):
+            if any(c not in (None, "") for c in cells):
+                yield number, dict(zip(names, cells, strict=False))
+    finally:
+        book.close()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _normalise_header(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+# --- checking the rows --------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Row:
+    number: int
+    data: RecordCreate
+    columns: dict[str, str]  # field → header as written in the file
+    raw: dict[str, str]  # field → cell text
+    location: str | None = None
+    existing: Record | None = None
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+def _parse_row(number: int, cells: dict[str, Any]) -> tuple[_Row | None, list[Problem]]:
+    known: dict[str, Any] = {}
+    columns: dict[str, str] = {}
+    raw: dict[str, str] = {}
+    meta: dict[str, str] = {}
+    for header, value in cells.items():
+        text_value = _cell(value)
+        target = HEADERS.get(_normalise_header(header or ""))
+        if target is None:
+            if header and text_value:
+                meta[header] = text_value
+            continue
+        columns[target], raw[target] = header, text_value
+        if text_value:
+            known[target] = VALUES.get(target, {}).get(text_value, text_value)
+    location = known.pop("location", None)
+    problems: list[Problem] = []
+    for required in ("reference_code", "title"):
+        if required not in columns:
+            problems.append(Problem(number, required, "", f"the file has no {required} column"))
+    try:
+        data = RecordCreate.model_validate({**known, "metadata": meta})
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "row"
+            problems.append(Problem(number, columns.get(name, name), raw.get(name, ""),
+                                    error["msg"]))
+        return None, problems
+    try:
+        records._check_retention(data.retention, data.retention_years)
+    except Invalid as exc:
+        name = exc.field or "retention"
+        problems.append(Problem(number, columns.get(name, name), raw.get(name, ""), exc.message))
+    if location and not data.box:
+        problems.append(Problem(number, columns.get("location", "location"), location,
+                                "a location needs a box: the location is where the box stands"))
+    if problems:
+        return None, problems
+    return _Row(number, data, columns, raw, location=location), []
+
+
+def _changes(session: Session, row: _Row, record: Record) -> dict[str, Any]:
+    """What a row would change in an existing record (empty: nothing)."""
+    # Only the columns the file has are compared: a register without a description column
+    # leaves descriptions alone; extra columns are merged into the metadata.
+    given = {f for f in RECORD_FIELDS if f in row.columns} - {"reference_code"}
+    wanted = row.data.model_dump(include=given)
+    changes = {k: v for k, v in wanted.items() if getattr(record, k) != v}
+    merged = {**(record.extra or {}), **row.data.meta}
+    if (record.extra or {}) != merged:
+        changes["meta"] = merged
+    if "box" in row.columns:
+        current_box = session.get(Box, record.box_id).code if record.box_id else None
+        if current_box != row.data.box:
+            changes["box"] = row.data.box
+    return changes
+
+
+@dataclass(slots=True)
+class _Plan:
+    rows: list[_Row] = field(default_factory=list)
+    new_boxes: set[str] = field(default_factory=set)
+    new_paths: set[str] = field(default_factory=set)
+    places: dict[str, Location | str] = field(default_factory=dict)  # cell → location or path
+
+
+def _plan(session: Session, cells: list[tuple[int, dict[str, Any]]], *, create_missing: bool,
+          report: ImportReport) -> _Plan:
+    plan = _Plan()
+    seen: dict[str, int] = {}
+    box_places: dict[str, tuple[str, int]] = {}
+    parsed: list[_Row] = []
+    for number, row_cells in cells:
+        row, problems = _parse_row(number, row_cells)
+        report.problems.extend(problems)
+        if row is None:
+            continue
+        ref = row.data.reference_code
+        if ref in seen:
+            report.problems.append(Problem(number, row.columns["reference_code"], ref,
+                                           f"the same reference code is already on row {seen[ref]}"))
+            continue
+        seen[ref] = number
+        parsed.append(row)
+
+    box_codes = {r.data.box.strip().upper() for r in parsed if r.data.box}
+    known_boxes = set(session.exec(select(Box.code).where(col(Box.code).in_(box_codes))).all())
+    existing = {r.reference_code: r for r in session.exec(
+        select(Record).where(col(Record.reference_code).in_(list(seen))))}
+    for row in parsed:
+        bad = False
+        if row.data.box:
+            code = row.data.box = row.data.box.strip().upper()
+            column = row.columns.get("box", "box")
+            if code not in known_boxes:
+                if not BOX_CODE.match(code):
+                    report.problems.append(Problem(row.number, column, code,
+                                                   "a box code is B and 8 digits, e.g. B00000123"))
+                    bad = True
+                elif create_missing:
+                    plan.new_boxes.add(code)
+                else:
+                    report.problems.append(Problem(
+                        row.number, column, code,
+                        f"no box has the code {code}; import with create-missing to create it"))
+                    bad = True
+        if row.location:
+            bad |= _plan_location(session, row, plan, create_missing, report)
+            if row.data.box and not bad:
+                where = row.location.strip().upper()
+                earlier = box_places.setdefault(row.data.box, (where, row.number))
+                if earlier[0] != where:
+                    report.problems.append(Problem(
+                        row.number, row.columns.get("location", "location"), row.location,
+                        f"box {row.data.box} is put at {earlier[0]} on row {earlier[1]}"))
+                    bad = True
+        if bad:
+            continue
+        row.existing = existing.get(row.data.reference_code)
+        if row.existing is not None:
+            row.changes = _changes(session, row, row.existing)
+        plan.rows.append(row)
+    return plan
+
+
+def _plan_location(session: Session, row: _Row, plan: _Plan, create_missing: bool,
+                   report: ImportReport) -> bool:
+    """Resolve a location cell; True when it is a problem."""
+    cell = row.location.strip()
+    column = row.columns.get("location", "location")
+    if cell in plan.places:
+        return False
+    if LOCATION_CODE.match(cell.upper()):
+        place = session.exec(select(Location).where(Location.code == cell.upper())).first()
+        if place is None:
+            report.problems.append(Problem(
+                row.number, column, cell,
+                f"no location has the code {cell.upper()} (to create places, give their path, "
+                "e.g. Room 1 › Unit 03 › A)"))
+            return True
+        plan.places[cell] = place
+        return False
+    parts = [p for p in PATH_SPLIT.split(cell) if p]
+    path = locations.PATH_SEPARATOR.join(parts)
+    if len(parts) > len(LOCATION_KINDS):
+        report.problems.append(Problem(row.number, column, cell,
+                                       f"a path has at most {len(LOCATION_KINDS)} levels"))
+        return True
+    place = session.exec(select(Location).where(Location.path == path)).first()
+    if place is not None:
+        plan.places[cell] = place
+        return False
+    if not create_missing:
+        report.problems.append(Problem(
+            row.number, column, cell,
+            f"no location has the path {path}; import with create-missing to create it"))
+        return True
+    plan.places[cell] = path
+    plan.new_paths.add(path)
+    return False
+
+
+# --- writing -----------------------------------------------------------------------------
+
+
+def _create_path(session: Session, path: str, *, scheme: CodeScheme, actor: str) -> tuple[Location, int]:
+    """The location at this path, creating what is missing (kinds follow the depth)."""
+    parts = path.split(locations.PATH_SEPARATOR)
+    parent: Location | None = None
+    made = 0
+    for depth, name in enumerate(parts):
+        here = locations.PATH_SEPARATOR.join(parts[:depth + 1])
+        place = session.exec(select(Location).where(Location.path == here)).first()
+        if place is None:
+            place = locations.create_location(
+                session, LocationCreate(name=name, kind=LOCATION_KINDS[depth],
+                                        parent=parent.code if parent else None),
+                scheme=scheme, actor=actor)
+            made += 1
+        parent = place
+    assert parent is not None
+    return parent, made
+
+
+def _create_box(session: Session, code: str, *, scheme: CodeScheme, actor: str) -> None:
+    """A box with a code given by the file (its number is the code's digits)."""
+    number = int(code[1:])
+    session.add(Box(id=number, code=scheme.box_code(number), epc=scheme.box_epc(number),
+                    status="in_transit", created_at=now()))
+    session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        # The id was given, not drawn: keep the sequence ahead of it.
+        session.exec(text(
+            "SELECT setval(pg_get_serial_sequence('boxes', 'id'), "
+            "GREATEST((SELECT MAX(id) FROM boxes), 1))"))
+    audit.record(session, actor=actor, action="create", entity="box", entity_id=code,
+                 after={"code": code, "source": "import"})
+
+
+def _write_row(session: Session, row: _Row, plan: _Plan, *, actor: str,
+               report: ImportReport) -> None:
+    if row.existing is None:
+        records.create_record(session, row.data, actor=actor)
+        report.created += 1
+    elif row.changes:
+        records.update_record(session, row.data.reference_code,
+                              RecordUpdate.model_validate(row.changes), actor=actor)
+        report.updated += 1
+    else:
+        report.unchanged += 1
+    if row.location and row.data.box:
+        place = plan.places[row.location.strip()]
+        assert isinstance(place, Location)
+        box = boxes.by_code(session, row.data.box)
+        if box.location_id != place.id:
+            try:
+                boxes.move_box(session, row.data.box, to=place.code, reason="import", user=actor)
+            except DomainError as exc:
+                raise Conflict(exc.message, field="location") from exc
+
+
+def import_records(
+    session: Session,
+    data: bytes,
+    *,
+    scheme: CodeScheme,
+    actor: str,
+    file_name: str | None = None,
+    skip_invalid: bool = False,
+    create_missing: bool = False,
+    on_progress: Progress | None = None,
+) -> ImportReport:
+    """Check every row, then import all of them (or, with skip_invalid, the good ones).
+
+    The caller commits when `report.imported` is true; on refusal nothing was written.
+    """
+    report = ImportReport()
+    cells = list(read_rows(data, file_name))
+    report.rows = len(cells)
+    if on_progress:
+        on_progress("checked", 0, report.rows)
+    plan = _plan(session, cells, create_missing=create_missing, report=report)
+    if on_progress:
+        on_progress("checked", report.rows, report.rows)
+    if report.problems and not skip_invalid:
+        return report
+    bad_rows = {p.row for p in report.problems}
+    report.skipped = len(bad_rows)
+    for path in sorted(plan.new_paths):
+        place, made = _create_path(session, path, scheme=scheme, actor=actor)
+        report.locations_created += made
+        for cell, value in plan.places.items():
+            if value == path:
+                plan.places[cell] = place
+    for code in sorted(plan.new_boxes):
+        _create_box(session, code, scheme=scheme, actor=actor)
+        report.boxes_created += 1
+    for done, row in enumerate(plan.rows, start=1):
+        try:
+            with session.begin_nested():
+                _write_row(session, row, plan, actor=actor, report=report)
+        except DomainError as exc:
+            column = row.columns.get(exc.field or "", exc.field or "row")
+            report.problems.append(Problem(row.number, column, row.raw.get(exc.field or "", ""),
+                                           exc.message))
+            if not skip_invalid:
+                session.rollback()
+                report.created = report.updated = report.unchanged = 0
+                report.boxes_created = report.locations_created = 0
+                return report
+            report.skipped += 1
+        if on_progress and (done % 500 == 0 or done == len(plan.rows)):
+            on_progress("imported", done, len(plan.rows))
+    report.imported = True
+    log.info("import by %s: %s created, %s updated, %s unchanged, %s skipped", actor,
+             report.created, report.updated, report.unchanged, report.skipped)
+    return report

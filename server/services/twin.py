@@ -1,0 +1,69 @@
+"""The twin's watchdogs: boxes their shelf stopped hearing, devices that went silent."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from server.models.alarms import Alarm
+from server.models.devices import Device
+from server.models.holdings import Box
+from server.models.places import Location
+from server.services import alarms, devices
+
+log = logging.getLogger(__name__)
+
+
+def watched_locations(session: Session) -> set[int]:
+    """Locations some shelf reader's antenna covers."""
+    codes = {
+        code
+        for antennas in session.exec(select(Device.antennas).where(Device.role == "shelf"))
+        for code in (antennas or {}).values()
+    }
+    if not codes:
+        return set()
+    return set(session.exec(select(Location.id).where(col(Location.code).in_(codes))).all())
+
+
+def mark_missing_boxes(session: Session, *, older_than: timedelta, at: datetime) -> list[Alarm]:
+    """Shelved boxes on watched locations not heard since `at - older_than` become missing."""
+    watched = watched_locations(session)
+    if not watched:
+        return []
+    cutoff = at - older_than
+    raised = []
+    stale = session.exec(
+        select(Box).where(
+            Box.status == "on_shelf",
+            col(Box.location_id).in_(watched),
+            func.coalesce(Box.last_seen_at, Box.created_at) < cutoff,
+        )
+    ).all()
+    for box in stale:
+        with session.begin_nested():  # one bad row never aborts the run
+            box.status = "missing"
+            alarm, new = alarms.raise_alarm(
+                session, kind="box_missing", subject=box.code, severity="warning",
+                message=f"box {box.code} has not been heard on its shelf since "
+                        f"{box.last_seen_at.isoformat(timespec='minutes') if box.last_seen_at else 'it was shelved'}",
+            )
+            if new:
+                raised.append(alarm)
+    if stale:
+        log.info("%d box(es) marked missing", len(stale))
+    return raised
+
+
+def mark_silent_devices(session: Session, *, at: datetime, factor: int = 3) -> list[Alarm]:
+    """Devices silent for `factor` × their report interval go offline (with an alarm)."""
+    raised = []
+    for device in devices.silent(session, at=at, factor=factor):
+        with session.begin_nested():
+            alarm = devices.mark_state(session, device, "offline", at=at)
+            if alarm is not None:
+                raised.append(alarm)
+    return raised

@@ -1,0 +1,261 @@
+"""Benchmark: seed 100,000 boxes and 1,000,000 records, then measure the real server over HTTP.
+
+Run: python -m tests.bench.bench_records [--records N] [--boxes N] [--clients 32]
+(SQLite always; PostgreSQL too when ARCHIVE_TWIN_TEST_DATABASE_URL is set — that database is
+emptied.) Targets on a 2-core machine: scan p99 <= 20 ms, search p95 <= 200 ms, 1M records
+seeded in <= 120 s, server RSS <= 300 MB. run() returns the figures as a dict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+from sqlalchemy import text
+from sqlmodel import Session
+
+from server.db import make_engine, migrate
+from server.services import people, sample_archive
+from server.services.codes import CodeScheme
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGETS = {"scan_p99_ms": 20.0, "search_p95_ms": 200.0, "seed_s": 120.0, "rss_mb": 300.0}
+PASSWORD = "bench-password-1234"
+# Paced load: each of the 32 clients scans every 0.25 s (128 scans/s in all) or searches
+# every 5 s (6.4 searches/s); the saturated runs send back to back.
+SCAN_EVERY_S = 0.25
+SEARCH_EVERY_S = 5.0
+SEARCHES = (
+    "ledger", "General ledger 2003", "board", "Annual report", "site survey", "staff records",
+    "会计凭证", "竣工图", "人事任免", "档案工作", "花名册", "财务报告", "档案", "KJ·2003",
+)
+
+
+def _size(boxes: int, records: int) -> sample_archive.SampleSize:
+    # Enough slots (two boxes each) for every box: 2 rooms × units × 2 sides × 10 × 10 × 5.
+    units = max(1, -(-boxes // (2 * 2 * 10 * 10 * 5 * 2)))
+    return sample_archive.SampleSize(units_per_room=units, sections=10, shelves=10,
+                                     slots_per_shelf=5, slot_capacity=2, boxes=boxes,
+                                     records=records)
+
+
+def _empty(url: str) -> None:
+    if url.startswith("sqlite:///"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+        return
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def seed(url: str, boxes: int, records: int) -> dict[str, Any]:
+    """Migrate an empty database, seed it by the bulk path and add a user; returns timings."""
+    _empty(url)
+    migrate(url)
+    engine = make_engine(url)
+    started = time.perf_counter()
+    with Session(engine) as session:
+        counts = sample_archive.seed(session, scheme=CodeScheme(), size=_size(boxes, records),
+                                     rng=random.Random(2024))
+        session.commit()
+    seconds = time.perf_counter() - started
+    with Session(engine) as session:
+        people.create_user(session, username="bench", password=PASSWORD, role="admin")
+        session.commit()
+        if engine.dialect.name == "postgresql":
+            session.exec(text("ANALYZE"))
+            session.commit()
+    engine.dispose()
+    return {"seed_s": round(seconds, 1), **counts}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(url: str, data_dir: Path) -> tuple[subprocess.Popen, str]:
+    """uvicorn with the real app in a subprocess; returns it and its base URL once healthy."""
+    port = _free_port()
+    env = {**os.environ, "ARCHIVE_TWIN_DATABASE_URL": url, "ARCHIVE_TWIN_DATA_DIR": str(data_dir),
+           "ARCHIVE_TWIN_DEVICES_ENABLED": "false",
+           "ARCHIVE_TWIN_SECRET_KEY": "bench-secret-key-long-enough-123"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "server.app:app_from_env", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the server did not come up within 60 s")
+
+
+class PeakRss:
+    """Samples a process's resident memory every 50 ms; keeps the peak."""
+
+    def __init__(self, pid: int) -> None:
+        self._process = psutil.Process(pid)
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            try:
+                self.peak = max(self.peak, self._process.memory_info().rss)
+            except psutil.Error:
+                return
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return round(self.peak / 2**20, 1)
+
+
+def measure(base: str, token: str, paths: list[str], clients: int,
+            every_s: float | None = None) -> dict[str, float]:
+    """Send every path once over `clients` concurrent keep-alive clients.
+
+    With `every_s` each client sends one request per interval (people at handhelds and
+    search boxes); without it each sends the next as soon as it has an answer (saturation).
+    """
+    headers = {"Authorization": f"Bearer {token}"}
+    shares = [paths[i::clients] for i in range(clients)]
+    errors = 0
+
+    def worker(index: int, share: list[str]) -> list[float]:
+        nonlocal errors
+        times = []
+        phase = (every_s or 0) * index / clients
+        begin = time.perf_counter() + phase
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+            for n, path in enumerate(share):
+                if every_s:
+                    time.sleep(max(0.0, begin + n * every_s - time.perf_counter()))
+                started = time.perf_counter()
+                try:
+                    ok = client.get(path).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                times.append((time.perf_counter() - started) * 1000)
+                if not ok:
+                    errors += 1
+        return times
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        times = sorted(t for share in pool.map(worker, range(clients), shares) for t in share)
+    elapsed = time.perf_counter() - started
+
+    def pct(p: float) -> float:
+        return round(times[min(len(times) - 1, int(p / 100 * len(times)))], 1)
+
+    return {"requests": len(times), "errors": errors, "p50_ms": pct(50), "p95_ms": pct(95),
+            "p99_ms": pct(99), "mean_ms": round(statistics.fmean(times), 1),
+            "per_s": round(len(times) / elapsed, 1)}
+
+
+def bench_database(url: str, *, boxes: int, records: int, clients: int,
+                   scans: int, searches: int) -> dict[str, Any]:
+    """Seed, serve and measure one database."""
+    figures = seed(url, boxes, records)
+    rng = random.Random(7)
+    scheme = CodeScheme()
+    scan_paths = []
+    for _ in range(scans):
+        number = rng.randrange(1, boxes + 1)
+        # what handhelds and readers send: the printed code, the tag's EPC, sloppy typing
+        code = rng.choice((scheme.box_code(number), scheme.box_epc(number),
+                           f" {scheme.box_code(number).lower()} "))
+        scan_paths.append(f"/api/scan/{httpx.URL(path=code).raw_path.decode()}")
+    search_paths = [
+        "/api/records?" + str(httpx.QueryParams({"q": rng.choice(SEARCHES), "limit": 20}))
+        for _ in range(searches)
+    ]
+    with tempfile.TemporaryDirectory() as data_dir:
+        process, base = start_server(url, Path(data_dir))
+        rss = PeakRss(process.pid)
+        try:
+            token = httpx.post(f"{base}/api/auth/token",
+                               data={"username": "bench", "password": PASSWORD}).json()
+            token = token["access_token"]
+            measure(base, token, scan_paths[:200] + search_paths[:50], clients)  # warm up
+            figures["scan"] = measure(base, token, scan_paths, clients, SCAN_EVERY_S)
+            figures["search"] = measure(base, token, search_paths, clients, SEARCH_EVERY_S)
+            figures["scan_saturated"] = measure(base, token, scan_paths[: scans // 2], clients)
+            figures["search_saturated"] = measure(base, token, search_paths[: searches // 2],
+                                                  clients)
+        finally:
+            figures["rss_mb"] = rss.stop()
+            process.terminate()
+            process.wait(timeout=30)
+    figures["met"] = {
+        "scan_p99": figures["scan"]["p99_ms"] <= TARGETS["scan_p99_ms"],
+        "search_p95": figures["search"]["p95_ms"] <= TARGETS["search_p95_ms"],
+        "seed": figures["seed_s"] * (1_000_000 / max(records, 1)) <= TARGETS["seed_s"]
+        if records < 1_000_000 else figures["seed_s"] <= TARGETS["seed_s"],
+        "rss": figures["rss_mb"] <= TARGETS["rss_mb"],
+    }
+    return figures
+
+
+def run(*, boxes: int = 100_000, records: int = 1_000_000, clients: int = 32,
+        scans: int = 6400, searches: int = 320, sqlite_path: str | None = None) -> dict:
+    """Run the benchmark on SQLite (and PostgreSQL when configured); print and return figures."""
+    results: dict[str, Any] = {"boxes": boxes, "records": records, "clients": clients,
+                               "targets": TARGETS}
+    with tempfile.TemporaryDirectory() as scratch:
+        url = f"sqlite:///{sqlite_path or Path(scratch) / 'bench.sqlite3'}"
+        results["sqlite"] = bench_database(url, boxes=boxes, records=records, clients=clients,
+                                           scans=scans, searches=searches)
+        print(json.dumps({"sqlite": results["sqlite"]}, ensure_ascii=False, indent=2), flush=True)
+    pg = os.environ.get("ARCHIVE_TWIN_TEST_DATABASE_URL")
+    if pg:
+        results["postgresql"] = bench_database(pg, boxes=boxes, records=records,
+                                               clients=clients, scans=scans, searches=searches)
+        print(json.dumps({"postgresql": results["postgresql"]}, ensure_ascii=False, indent=2),
+              flush=True)
+    return results
+
+
+def main() -> None:
+    """Command line: sizes and concurrency."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--boxes", type=int, default=100_000)
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--scans", type=int, default=6400)
+    parser.add_argument("--searches", type=int, default=320)
+    args = parser.parse_args()
+    run(boxes=args.boxes, records=args.records, clients=args.clients, scans=args.scans,
+        searches=args.searches)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,259 @@
+"""What device events do to the twin: each ingest rule, on the real database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from devices.events import ClimateReading, DeviceStatus, Reject, Scan, TagRead, TagReads
+from server.clock import now
+from server.ingest import Ingest
+from server.models.alarms import Alarm
+from server.models.climate import ClimateSample
+from server.models.devices import Device, DeviceCreate, DeviceReject
+from server.models.holdings import Box, BoxCreate, Movement
+from server.models.places import Location, LocationCreate
+from server.services import boxes, devices, locations, twin
+from server.services.live import Feed
+from server.services.placement import Placement
+from tests.conftest import SCHEME
+
+
+@pytest.fixture
+def room(session: Session) -> dict:
+    """Room › Unit › A › Section › two shelves with a slot each (capacity 1), boxes, devices."""
+    made: dict = {}
+    parent = None
+    for name, kind in (("Room 1", "room"), ("Unit 01", "unit"), ("A", "side"), ("Section 1", "section")):
+        parent = locations.create_location(
+            session, LocationCreate(name=name, kind=kind, parent=parent and parent.code),
+            scheme=SCHEME, actor="t")
+        made[kind] = parent
+    for n in (1, 2):
+        shelf = locations.create_location(
+            session, LocationCreate(name=f"Shelf {n}", kind="shelf", parent=made["section"].code),
+            scheme=SCHEME, actor="t")
+        made[f"slot{n}"] = locations.create_location(
+            session, LocationCreate(name="Slot 1", kind="slot", parent=shelf.code, capacity=1),
+            scheme=SCHEME, actor="t")
+    made["boxes"] = [boxes.create_box(session, BoxCreate(), scheme=SCHEME, actor="t") for _ in range(3)]
+    for spec in (
+        DeviceCreate(id="shelf-1", type="reader", role="shelf",
+                     antennas={"1": made["slot1"].code, "2": made["slot2"].code}),
+        DeviceCreate(id="gate-1", type="reader", role="gate", room=made["room"].code),
+        DeviceCreate(id="hh-1", type="scanner"),
+        DeviceCreate(id="th-1", type="sensor", room=made["room"].code, report_interval_s=60),
+    ):
+        devices.register(session, spec, actor="t")
+    session.commit()
+    return made
+
+
+@pytest.fixture
+def news() -> Feed:
+    return Feed()
+
+
+@pytest.fixture
+def ingest(db, news):
+    published: list[tuple[str, bytes, bool]] = []
+    worker = Ingest(db, scheme=SCHEME, live=news, publish=lambda t, p, r: published.append((t, p, r)),
+                    placement=Placement(window_s=30, stale_s=5, min_reads=2), status_ttl_s=0)
+    worker.published = published
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+def reads(device: str, *pairs, seq: int | None = None, ts=None) -> TagReads:
+    """pairs of (epc, antenna, rssi, count)."""
+    return TagReads(device, ts or now(), seq, tuple(TagRead(e, a, r, c) for e, a, r, c in pairs))
+
+
+def box_row(session: Session, box: Box) -> Box:
+    session.expire_all()
+    return session.get(Box, box.id)
+
+
+def test_a_shelf_read_places_the_box_and_records_the_move(session, room, ingest, news):
+    box = room["boxes"][0]
+    with news.watch() as seen:
+        ingest.submit(reads("shelf-1", (box.epc, 1, -48.0, 3), seq=1))
+        assert ingest.drain()
+        told = [seen.get_nowait() for _ in range(seen.qsize())]
+    row = box_row(session, box)
+    assert row.location_id == room["slot1"].id and row.status == "on_shelf"
+    move = session.exec(select(Movement).where(Movement.box_id == box.id)).one()
+    assert (move.reason, move.by_device, move.to_id) == ("rfid", "shelf-1", room["slot1"].id)
+    [moved] = [c.data for c in told if c.kind == "box"]
+    assert (moved["code"], moved["location"], moved["status"]) == (
+        box.code, room["slot1"].code, "on_shelf")
+
+
+def test_a_weak_one_off_cross_read_does_not_move_a_box(session, room, ingest):
+    box = room["boxes"][0]
+    ingest.submit(reads("shelf-1", (box.epc, 1, -45.0, 4), seq=1))
+    ingest.submit(reads("shelf-1", (box.epc, 1, -46.0, 4), (box.epc, 2, -71.0, 1), seq=2))
+    ingest.submit(reads("shelf-1", (box.epc, 1, -45.0, 4), seq=3))
+    assert ingest.drain()
+    assert box_row(session, box).location_id == room["slot1"].id
+    assert session.exec(select(Movement).where(Movement.box_id == box.id)).all().__len__() == 1
+
+
+def test_heard_by_two_antennas_the_stronger_repeated_read_wins(session, room, ingest):
+    box = room["boxes"][0]
+    ingest.submit(reads("shelf-1", (box.epc, 1, -70.0, 1), (box.epc, 2, -44.0, 5), seq=1))
+    assert ingest.drain()
+    assert box_row(session, box).location_id == room["slot2"].id
+
+
+def test_a_box_moved_to_the_next_shelf_follows_once_the_old_one_goes_quiet(session, room, ingest):
+    box = room["boxes"][0]
+    old = now() - timedelta(seconds=20)
+    ingest.submit(reads("shelf-1", (box.epc, 1, -45.0, 5), seq=1, ts=old))
+    ingest.submit(reads("shelf-1", (box.epc, 2, -46.0, 3), seq=2))
+    assert ingest.drain()
+    assert box_row(session, box).location_id == room["slot2"].id
+
+
+def test_redelivered_messages_are_counted_once(session, room, ingest):
+    box = room["boxes"][0]
+    message = reads("shelf-1", (box.epc, 1, -45.0, 2), seq=7)
+    for _ in range(3):
+        ingest.submit(message)
+    assert ingest.drain()
+    session.expire_all()
+    assert session.get(Device, "shelf-1").reads_total == 1
+    assert ingest.counters.duplicates == 2
+    restarted = reads("shelf-1", (box.epc, 1, -45.0, 2), seq=7, ts=now() + timedelta(seconds=1))
+    ingest.submit(restarted)  # same seq after a device restart, later ts: not a duplicate
+    assert ingest.drain()
+    session.expire_all()
+    assert session.get(Device, "shelf-1").reads_total == 2
+
+
+def test_the_gate_raises_unauthorized_removal_without_a_loan(session, room, ingest, news):
+    box = room["boxes"][1]
+    with news.watch() as seen:
+        ingest.submit(reads("gate-1", (box.epc, 1, -50.0, 2), seq=1))
+        ingest.submit(reads("gate-1", (box.epc, 1, -50.0, 2), seq=2))
+        assert ingest.drain()
+        told = [seen.get_nowait() for _ in range(seen.qsize())]
+    alarm = session.exec(select(Alarm).where(Alarm.kind == "unauthorized_removal")).one()
+    assert alarm.subject == box.code and alarm.state == "active" and "Room 1" in alarm.message
+    assert [c.data["id"] for c in told if c.kind == "alarm"] == [alarm.id]  # told once
+    on_loan = box_row(session, room["boxes"][2])
+    on_loan.status = "on_loan"
+    session.add(on_loan)
+    session.commit()
+    ingest.submit(reads("gate-1", (on_loan.epc, 1, -50.0, 2), seq=3))
+    assert ingest.drain()
+    assert session.exec(select(Alarm).where(Alarm.kind == "unauthorized_removal")).all().__len__() == 1
+
+
+def test_scan_a_location_then_boxes_and_a_full_slot_is_refused(session, room, ingest):
+    b1, b2, _ = room["boxes"]
+    for n, code in enumerate((room["slot1"].code, b1.code, b2.code), start=1):
+        ingest.submit(Scan("hh-1", now(), n, code, "wang"))
+    assert ingest.drain()
+    results = [p.decode() for t, p, _ in ingest.published if t == "archive/v1/scanners/hh-1/results"]
+    assert len(results) == 3
+    assert '"action":"target"' in results[0] and '"action":"shelved"' in results[1]
+    assert '"ok":false' in results[2] and "is full" in results[2] and b1.code in results[2]
+    assert box_row(session, b1).location_id == room["slot1"].id
+    assert box_row(session, b2).location_id is None
+    move = session.exec(select(Movement).where(Movement.box_id == b1.id)).one()
+    assert (move.reason, move.by_user, move.by_device) == ("scan", "wang", "hh-1")
+
+
+def test_a_box_before_any_location_is_refused_with_what_to_do(session, room, ingest):
+    ingest.submit(Scan("hh-1", now(), 1, room["boxes"][0].code, None))
+    assert ingest.drain()
+    [(_, payload, _)] = [x for x in ingest.published if x[0].endswith("/results")]
+    assert b"scan a location first" in payload
+
+
+def test_climate_is_stored_and_impossible_values_are_kept_as_rejects(session, room, ingest):
+    ingest.submit(ClimateReading("th-1", now(), 1, 19.5, 52.0))
+    ingest.submit(ClimateReading("th-1", now(), 2, 120.0, 52.0))
+    ingest.submit(ClimateReading("th-1", now(), 3, 20.0, 104.0))
+    assert ingest.drain()
+    samples = session.exec(select(ClimateSample)).all()
+    assert [(s.temperature_c, s.humidity_pct, s.room_id) for s in samples] == [
+        (19.5, 52.0, room["room"].id)]
+    reasons = sorted(r.reason for r in session.exec(select(DeviceReject)))
+    assert len(reasons) == 2 and all("physically impossible" in r for r in reasons)
+    assert any("120" in r for r in reasons) and any("104" in r for r in reasons)
+
+
+def test_unusable_input_is_kept_and_good_input_around_it_lands(session, room, ingest):
+    box = room["boxes"][0]
+    ingest.submit(Reject("archive/v1/readers/shelf-1/reads", "shelf-1", b"{not json", "not JSON", now()))
+    ingest.submit(reads("ghost-9", (box.epc, 1, -45.0, 3), seq=1))
+    ingest.submit(reads("shelf-1", ("3034257BF7194E4000001A85", 1, -45.0, 3), seq=1))
+    ingest.submit(reads("shelf-1", (box.epc, 7, -45.0, 3), seq=2))
+    ingest.submit(ClimateReading("shelf-1", now(), 3, 20.0, 50.0))
+    ingest.submit(reads("shelf-1", (box.epc, 1, -45.0, 3), seq=4))
+    assert ingest.drain()
+    reasons = [r.reason for r in session.exec(select(DeviceReject).order_by(DeviceReject.id))]
+    assert reasons[0] == "not JSON"
+    assert "unknown device 'ghost-9'" in reasons[1]
+    assert "unknown EPC" in reasons[2] and "3034257BF7194E4000001A85" in reasons[2]
+    assert "antenna(s) [7]" in reasons[3]
+    assert "not a sensor" in reasons[4]
+    assert box_row(session, box).location_id == room["slot1"].id
+    listed, total = devices.list_rejects(session, device="ghost-9")
+    assert total == 1 and listed[0].first_bytes.startswith("{")
+
+
+def test_silent_and_missing_are_found_by_the_jobs_and_cleared_when_heard(session, room, ingest):
+    box = room["boxes"][0]
+    ingest.submit(reads("shelf-1", (box.epc, 1, -45.0, 3), seq=1))
+    ingest.submit(ClimateReading("th-1", now(), 1, 20.0, 50.0))
+    assert ingest.drain()
+    ingest.stop()  # writes the last-seen times
+    later = now() + timedelta(minutes=30)
+    twin.mark_silent_devices(session, at=later)
+    twin.mark_missing_boxes(session, older_than=timedelta(minutes=10), at=later)
+    session.commit()
+    assert session.get(Device, "th-1").state == "offline"
+    assert box_row(session, box).status == "missing"
+    kinds = {a.kind for a in session.exec(select(Alarm).where(Alarm.state == "active"))}
+    assert kinds == {"device_offline", "box_missing"}
+    ingest.start()
+    ingest.submit(reads("shelf-1", (box.epc, 1, -45.0, 3), seq=2))
+    ingest.submit(ClimateReading("th-1", now(), 2, 20.0, 50.0))
+    assert ingest.drain()
+    session.expire_all()
+    assert box_row(session, box).status == "on_shelf"
+    assert session.get(Device, "th-1").state == "online"
+    assert session.exec(select(Alarm).where(Alarm.state == "active")).all() == []
+
+
+def test_status_messages_and_last_will_set_the_device_state(session, room, ingest):
+    ingest.submit(DeviceStatus("shelf-1", "offline", now()))
+    assert ingest.drain()
+    session.expire_all()
+    assert session.get(Device, "shelf-1").state == "offline"
+    assert session.exec(select(Alarm).where(Alarm.kind == "device_offline")).one().subject == "shelf-1"
+    ingest.submit(DeviceStatus("shelf-1", "online", now()))
+    assert ingest.drain()
+    session.expire_all()
+    assert session.get(Device, "shelf-1").state == "online"
+    assert session.exec(select(Alarm).where(Alarm.state == "active")).all() == []
+
+
+def test_a_box_in_a_slot_stays_there_when_its_shelf_antenna_hears_it(session, ingest, room):
+    shelf_slot = room["slot1"]
+    shelf = session.get(Location, shelf_slot.parent_id)
+    devices.register(session, DeviceCreate(id="shelf-2", type="reader", role="shelf",
+                                           antennas={"1": shelf.code}), actor="t")
+    box = room["boxes"][0]
+    boxes.move_box(session, box.code, to=shelf_slot.code, user="t")
+    session.commit()
+    ingest._registry_at = -1e9  # registered a moment ago
+    ingest.submit(reads("shelf-2", (box.epc, 1, -45.0, 5), seq=1))
+    assert ingest.drain()
+    assert box_row(session, box).location_id == shelf_slot.id
