@@ -149,6 +149,9 @@ def _start_mosquitto(host: str, port: int, work: Path) -> Broker:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            # its own session: Ctrl+C in a terminal must not kill the broker before the
+            # server and the simulated devices have said goodbye through it
+            start_new_session=True,
         )
         if _wait_listening(host, chosen, 10.0, alive=lambda p=proc: p.poll() is None):
 

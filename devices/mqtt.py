@@ -298,7 +298,8 @@ class MqttLink:
             )
         # Our callbacks already catch everything; this is the second line of defence.
         client.suppress_exceptions = True
-        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        # paho's own logger is not attached: it reports a normal stop as an ERROR
+        # ("Client is not connected"); this module logs what matters itself.
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         if self.address.username is not None:
             client.username_pw_set(self.address.username, self.address.password)

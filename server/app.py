@@ -10,7 +10,18 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlmodel import Session
 
-from server.api import admin, auth, copies, devices, holdings, imports, labels, places, scan
+from server.api import (
+    admin,
+    auth,
+    climate,
+    copies,
+    devices,
+    holdings,
+    imports,
+    labels,
+    places,
+    scan,
+)
 from server.db import make_engine
 from server.services.codes import CodeScheme
 from server.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
@@ -95,7 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    holdings.record_router, devices.router, devices.alarm_router, admin.router,
                    labels.router):
         app.include_router(router)
-    for router in (copies.record_router, copies.router, imports.router):
+    for router in (copies.record_router, copies.router, imports.router, climate.router):
         app.include_router(router)
     from dashboard import pages  # the pages, /events and /static (only app.py imports dashboard)
 

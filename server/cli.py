@@ -1,4 +1,4 @@
-"""`archive-twin …`: init, serve, demo, users add, audit verify, labels epc."""
+"""`archive-twin …`: init, serve, demo, simulate, users add, audit verify, labels, import, copies."""
 
 from __future__ import annotations
 

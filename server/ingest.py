@@ -44,6 +44,7 @@ SEEN_KEYS = 200_000  # (device, seq, ts) remembered to drop redeliveries
 REGISTRY_TTL_S = 5.0
 BOXES_TTL_S = 30.0
 LAST_SEEN_FLUSH_S = 5.0
+UNKNOWN_EPC_TTL_S = 10.0  # a box registered after its tag was first heard is found this soon
 
 
 @dataclass(slots=True)
@@ -81,6 +82,7 @@ class _Batch:
     touched: dict[str, tuple[datetime, int | None]] = field(default_factory=dict)
     said_status: set[str] = field(default_factory=set)
     heard: set[int] = field(default_factory=set)
+    latest: float = 0.0  # the newest shelf round in the batch (device time)
     samples: list[tuple[str, int | None, datetime, float, float]] = field(default_factory=list)
 
 
@@ -133,6 +135,8 @@ class Ingest:
         self._on_loan: set[int] = set()
         self._status_at = -1e9
         self._last_seen: dict[int, tuple[datetime, str]] = {}
+        self._epc_box: dict[str, int] = {}  # EPC hex → box id, for boxes that exist
+        self._epc_unknown: dict[str, float] = {}  # EPC hex → when it named no box
         self._last_seen_at = time.monotonic()
 
     # -- the outside ---------------------------------------------------------------
@@ -184,7 +188,8 @@ class Ingest:
                         self._in_flight = 0
                         self._idle.notify_all()
             try:
-                self._flush_last_seen()
+                if self._flush_last_seen():
+                    self.placement.forget_older_than(time.time() - 2 * self.placement.window_s)
             except Exception:  # the next flush tries again
                 log.exception("could not write last-seen times")
 
@@ -305,25 +310,42 @@ class Ingest:
         unknown: list[str] = []
         stray_antennas: set[int] = set()
         at = event.ts.timestamp()
-        for read in event.reads:
-            box_id = self._box_of(session, read.epc)
+        seen = (event.ts, reader.id)
+        known = self._epc_box.get
+        last_seen = self._last_seen
+        missing = self._missing
+        role = reader.role
+        antennas = reader.antennas
+        hear = self.placement.hear
+        heard = batch.heard
+        applied = 0
+        # The hot path of the whole server: keep it to dictionary look-ups.
+        for epc, antenna, rssi, count in event.reads:
+            box_id = known(epc)
             if box_id is None:
-                if not self._is_location_tag(read.epc):  # slot tags are heard all the time
-                    unknown.append(read.epc)
-                continue
-            self.counters.reads_applied += 1
-            self._last_seen[box_id] = (event.ts, reader.id)
-            if reader.role == "shelf":
-                location_id = reader.antennas.get(read.antenna)
-                if location_id is None:
-                    stray_antennas.add(read.antenna)
+                box_id = self._box_of(session, epc)
+                if box_id is None:
+                    if not self._is_location_tag(epc):  # slot tags are heard all the time
+                        unknown.append(epc)
                     continue
-                self.placement.hear(box_id, location_id, count=read.count, rssi=read.rssi, at=at)
-                batch.heard.add(box_id)
-            elif reader.role == "gate":
+            applied += 1
+            last_seen[box_id] = seen
+            if role == "shelf":
+                location_id = antennas.get(antenna)
+                if location_id is None:
+                    stray_antennas.add(antenna)
+                    continue
+                hear(box_id, location_id, count, rssi, at)
+                heard.add(box_id)
+            elif role == "gate":
                 self._crossed_gate(session, batch, reader, box_id, event.ts)
-            if box_id in self._missing:
+            if box_id in missing:
                 self._found(session, batch, box_id, reader)
+        self.counters.reads_applied += applied
+        if role == "shelf":
+            self.placement.round_done(antennas.values(), at)
+            if at > batch.latest:
+                batch.latest = at
         if unknown:
             shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
             self._reject(session, batch, event,
@@ -334,6 +356,20 @@ class Ingest:
                          "a location")
 
     def _box_of(self, session: Session, epc: str) -> int | None:
+        """The box an EPC names (remembered), or None; unknown EPCs are asked again later."""
+        asked = self._epc_unknown.get(epc)
+        if asked is not None and time.monotonic() - asked < UNKNOWN_EPC_TTL_S:
+            return None
+        box_id = self._lookup_box(session, epc)
+        if box_id is None:
+            if len(self._epc_unknown) > SEEN_KEYS:
+                self._epc_unknown.clear()
+            self._epc_unknown[epc] = time.monotonic()
+        else:
+            self._epc_box[epc] = box_id
+        return box_id
+
+    def _lookup_box(self, session: Session, epc: str) -> int | None:
         try:
             found = identify(epc, company_prefix=self.scheme.company_prefix,
                              site_number=self.scheme.site_number)
@@ -357,7 +393,7 @@ class Ingest:
         return found is not None and found.kind != BOX
 
     def _decide_moves(self, session: Session, batch: _Batch) -> None:
-        at = time.time()
+        at = batch.latest  # judged on the readers' clock, as the evidence is
         for box_id in batch.heard:
             cached = self._boxes.get(box_id)
             if cached is None:
@@ -475,11 +511,11 @@ class Ingest:
                     self._alarm_news(batch, changed)
                 batch.news.append(("device", {"id": device_id, "state": "online"}))
 
-    def _flush_last_seen(self, *, force: bool = False) -> None:
+    def _flush_last_seen(self, *, force: bool = False) -> bool:
         if not self._last_seen or (
             not force and time.monotonic() - self._last_seen_at < LAST_SEEN_FLUSH_S
         ):
-            return
+            return False
         pending, self._last_seen = self._last_seen, {}
         self._last_seen_at = time.monotonic()
         rows = [{"b_id": box_id, "b_at": ts, "b_by": by} for box_id, (ts, by) in pending.items()]
@@ -490,6 +526,7 @@ class Ingest:
         )
         with self.engine.begin() as conn:
             conn.execute(statement, rows)
+        return True
 
     def _refresh_caches(self, session: Session) -> None:
         clock = time.monotonic()

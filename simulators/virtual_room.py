@@ -21,11 +21,11 @@ import httpx
 from devices.codecs import mqtt_json
 from devices.events import ClimateReading, Scan, TagReads
 from simulators import faults as fault_names
-from simulators.broker_clients import DeviceClient
+from simulators.broker_clients import BrokerUnreachable, DeviceClient
 from simulators.climate import ClimateNorm, HvacFailure, SensorClimate
 from simulators.clock import SimClock, wire_now
 from simulators.faults import Faults
-from simulators.layout import DeviceSpec, Layout, load_layout, register_devices
+from simulators.layout import DeviceSpec, Layout, LayoutError, load_layout, register_devices
 from simulators.lights import ShelfLights
 from simulators.readers import GateReader, ReadNoise, SequencedDevice, ShelfReader
 from simulators.room import RoomTruth
@@ -181,8 +181,16 @@ class VirtualRoom:
         for sensor in self.sensors:
             self._clients[sensor.device.id] = DeviceClient(
                 url, self._client_id(sensor.device.id), topics, [sensor.device.id])
-        for client in self._clients.values():
-            client.start(timeout)
+        started: list[DeviceClient] = []
+        try:
+            for client in self._clients.values():
+                client.start(timeout)
+                started.append(client)
+        except Exception:
+            for client in started:
+                client.stop()
+            self._clients.clear()
+            raise
         for line in self.lines:
             line.start()
         now = time.monotonic()
@@ -425,6 +433,11 @@ class RoomRunner:
                 layout = load_layout(self.api_url, self.username, self.password)
             room = VirtualRoom(layout, url, self.options, lines=self.lines)
             room.start()
+        except (LayoutError, BrokerUnreachable, ValueError) as exc:
+            self.failure = str(exc)
+            log.error("virtual room not started: %s", exc)
+            self._close_lines()
+            return
         except Exception as exc:  # say why in the log; the server keeps running without us
             self.failure = str(exc)
             log.exception("virtual room not started")

@@ -206,6 +206,12 @@ def _text(doc: dict[str, Any], key: str, *, optional: bool = False, limit: int =
     return value
 
 
+# Readers report the same tags over and over: remember which EPC strings were already checked
+# (raw text → upper-case form); bounded, so a stream of random EPCs cannot grow it forever.
+_CHECKED_EPCS: dict[str, str] = {}
+_CHECKED_EPCS_MAX = 500_000
+
+
 def _decode_reads(device_id: str, doc: dict[str, Any], topic: str) -> TagReads:
     ts = parse_ts(doc.get("ts"))
     seq = _seq(doc)
@@ -213,6 +219,7 @@ def _decode_reads(device_id: str, doc: dict[str, Any], topic: str) -> TagReads:
     if type(raw) is not list:
         raise CodecError("reads must be a list" if "reads" in doc else "reads is missing")
     hex_match = _EPC_HEX.fullmatch
+    checked_get = _CHECKED_EPCS.get
     out = []
     append = out.append
     # One tight loop with exact type checks: this is the hot path of the whole ingest.
@@ -220,8 +227,15 @@ def _decode_reads(device_id: str, doc: dict[str, Any], topic: str) -> TagReads:
         if type(r) is not dict:
             raise CodecError(f"reads[{i}] must be an object")
         epc = r.get("epc")
-        if type(epc) is not str or hex_match(epc) is None:
+        if type(epc) is not str:
             raise CodecError(f"reads[{i}].epc must be hex (whole bytes), got {epc!r:.40}")
+        known = checked_get(epc)
+        if known is None:
+            if hex_match(epc) is None:
+                raise CodecError(f"reads[{i}].epc must be hex (whole bytes), got {epc!r:.40}")
+            known = epc.upper()
+            if len(_CHECKED_EPCS) < _CHECKED_EPCS_MAX:
+                _CHECKED_EPCS[epc] = known
         antenna = r.get("antenna")
         if type(antenna) is not int or antenna < 0:
             raise CodecError(f"reads[{i}].antenna must be a non-negative integer")
@@ -233,7 +247,7 @@ def _decode_reads(device_id: str, doc: dict[str, Any], topic: str) -> TagReads:
         count = r.get("count")
         if type(count) is not int or count < 1:
             raise CodecError(f"reads[{i}].count must be a positive integer")
-        append(TagRead(epc.upper(), antenna, rssi, count))
+        append(TagRead(known, antenna, rssi, count))
     return TagReads(device_id, ts, seq, tuple(out), topic)
 
 

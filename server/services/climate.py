@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert
-from sqlmodel import Session
+from sqlalchemy import func, insert
+from sqlmodel import Session, col, select
 
-from server.models.climate import ClimateSample
+from server.models.climate import ClimateSample, ClimateSamplePublic
+from server.models.places import Location
+from server.services import locations
+from server.services.listing import page
 
 TEMPERATURE_RANGE_C = (-40.0, 85.0)  # what the common sensors (SHT20, SHT3x) can measure
 HUMIDITY_RANGE_PCT = (0.0, 100.0)
@@ -32,3 +35,48 @@ def store(session: Session, samples: list[tuple[str, int | None, datetime, float
             for s, r, ts, t, h in samples
         ])
     return len(samples)
+
+
+def samples(
+    session: Session, *, room: str | None = None, sensor: str | None = None,
+    since: datetime | None = None, until: datetime | None = None, limit: int = 500,
+    offset: int = 0,
+) -> tuple[list[ClimateSamplePublic], int]:
+    """Stored readings, newest first, for a room or a sensor and a time span."""
+    query = select(ClimateSample)
+    if room:
+        query = query.where(ClimateSample.room_id == locations.by_code(session, room, field="room").id)
+    if sensor:
+        query = query.where(ClimateSample.sensor == sensor)
+    if since:
+        query = query.where(col(ClimateSample.ts) >= since)
+    if until:
+        query = query.where(col(ClimateSample.ts) <= until)
+    rows, total = page(session, query.order_by(col(ClimateSample.ts).desc()), limit=limit,
+                       offset=offset)
+    return _present(session, rows), total
+
+
+def latest(session: Session) -> list[ClimateSamplePublic]:
+    """The newest reading of every sensor."""
+    newest = (
+        select(ClimateSample.sensor, func.max(ClimateSample.id).label("last"))
+        .group_by(ClimateSample.sensor).subquery()
+    )
+    rows = session.exec(
+        select(ClimateSample).join(newest, ClimateSample.id == newest.c.last)
+        .order_by(ClimateSample.sensor)
+    ).all()
+    return _present(session, list(rows))
+
+
+def _present(session: Session, rows: list[ClimateSample]) -> list[ClimateSamplePublic]:
+    rooms = {r.room_id for r in rows if r.room_id}
+    codes = dict(session.exec(
+        select(Location.id, Location.code).where(col(Location.id).in_(rooms))
+    ).all()) if rooms else {}
+    return [
+        ClimateSamplePublic(sensor=r.sensor, room=codes.get(r.room_id), ts=r.ts,
+                            temperature_c=r.temperature_c, humidity_pct=r.humidity_pct)
+        for r in rows
+    ]

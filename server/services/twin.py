@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from server.models.alarms import Alarm
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def watched_locations(session: Session) -> set[int]:
-    """Locations some shelf reader's antenna covers."""
+    """Locations some shelf reader's antenna covers, and everything inside them."""
     codes = {
         code
         for antennas in session.exec(select(Device.antennas).where(Device.role == "shelf"))
@@ -26,7 +26,11 @@ def watched_locations(session: Session) -> set[int]:
     }
     if not codes:
         return set()
-    return set(session.exec(select(Location.id).where(col(Location.code).in_(codes))).all())
+    lineages = session.exec(select(Location.lineage).where(col(Location.code).in_(codes))).all()
+    # an antenna on a shelf watches the slots on it too
+    return set(session.exec(
+        select(Location.id).where(or_(*(col(Location.lineage).startswith(x) for x in lineages)))
+    ).all())
 
 
 def mark_missing_boxes(session: Session, *, older_than: timedelta, at: datetime) -> list[Alarm]:

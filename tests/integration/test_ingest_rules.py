@@ -17,7 +17,6 @@ from server.models.holdings import Box, BoxCreate, Movement
 from server.models.places import Location, LocationCreate
 from server.services import boxes, devices, locations, twin
 from server.services.live import Feed
-from server.services.placement import Placement
 from tests.conftest import SCHEME
 
 
@@ -60,7 +59,7 @@ def news() -> Feed:
 def ingest(db, news):
     published: list[tuple[str, bytes, bool]] = []
     worker = Ingest(db, scheme=SCHEME, live=news, publish=lambda t, p, r: published.append((t, p, r)),
-                    placement=Placement(window_s=30, stale_s=5, min_reads=2), status_ttl_s=0)
+                    status_ttl_s=0)
     worker.published = published
     worker.start()
     yield worker
@@ -111,9 +110,13 @@ def test_heard_by_two_antennas_the_stronger_repeated_read_wins(session, room, in
 
 def test_a_box_moved_to_the_next_shelf_follows_once_the_old_one_goes_quiet(session, room, ingest):
     box = room["boxes"][0]
-    old = now() - timedelta(seconds=20)
-    ingest.submit(reads("shelf-1", (box.epc, 1, -45.0, 5), seq=1, ts=old))
-    ingest.submit(reads("shelf-1", (box.epc, 2, -46.0, 3), seq=2))
+    start = now() - timedelta(seconds=30)
+    ingest.submit(reads("shelf-1", (box.epc, 1, -45.0, 5), seq=1, ts=start))
+    # someone moved it: the next round hears it on shelf 2 only
+    ingest.submit(reads("shelf-1", (box.epc, 2, -46.0, 3), seq=2, ts=start + timedelta(seconds=10)))
+    assert ingest.drain()
+    assert box_row(session, box).location_id == room["slot1"].id  # one quiet round is not enough
+    ingest.submit(reads("shelf-1", (box.epc, 2, -45.0, 4), seq=3, ts=start + timedelta(seconds=20)))
     assert ingest.drain()
     assert box_row(session, box).location_id == room["slot2"].id
 

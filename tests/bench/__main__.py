@@ -1,0 +1,103 @@
+"""`make bench`: run every benchmark, print the figures, write docs/benchmarks.md.
+
+Each benchmark is a module here with run() -> dict. This machine is shared and noisy, so the
+figures carry their own baselines (a bare paho subscriber for ingest) and the date they
+were taken; compare runs, not single numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md"
+BENCHES = ("bench_labels", "bench_ingest", "bench_records")
+
+
+def _table(rows: list[tuple[str, str, str, str]]) -> str:
+    lines = ["| measure | figure | target | met |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    return "\n".join(lines)
+
+
+def _yes(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def render(results: dict[str, dict], seconds: dict[str, float]) -> str:
+    """docs/benchmarks.md from the figures."""
+    out = [
+        "# Benchmarks",
+        "",
+        f"Taken {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} by `make bench` on "
+        f"{platform.machine()} ({platform.python_implementation()} "
+        f"{platform.python_version()}), a shared 2-core machine. Figures move from run to run; "
+        "the ingest ceiling is measured in the same run as a baseline.",
+        "",
+    ]
+    labels = results.get("bench_labels")
+    if labels:
+        out += ["## Labels (1,000 box labels)", "", _table([
+            ("PDF, A4 3×8 sheets", f"{labels['pdf']['seconds']} s, peak {labels['pdf']['peak_mib']} MiB",
+             f"≤ {labels['pdf']['target_seconds']} s", _yes(labels['pdf']['within_target'])),
+            ("ZPL, 203 dpi with RFID", f"{labels['zpl']['seconds']} s, peak {labels['zpl']['peak_mib']} MiB",
+             f"≤ {labels['zpl']['target_seconds']} s", _yes(labels['zpl']['within_target'])),
+        ]), ""]
+    ingest = results.get("bench_ingest")
+    if ingest:
+        out += ["## Ingest (tag reads through Mosquitto into the database)", "",
+                f"Broker {ingest['broker']}; {ingest['boxes']:,} boxes on one shelf reader's 16 "
+                "antennas; publishers in separate processes; the server is `archive-twin serve`.", ""]
+        for db in ("sqlite", "postgresql"):
+            if db not in ingest:
+                continue
+            f = ingest[db]
+            b, s, g, met = f["batched"], f["single"], f["gate_alarm"], f["targets_met"]
+            out += [f"### {db}", "", _table([
+                ("batched (100 reads/message)", f"{b['reads_per_s']:,} reads/s", "≥ 100,000",
+                 _yes(met["batched_reads_per_s"])),
+                ("bare paho subscriber, same stream", f"{b['ceiling_reads_per_s']:,} reads/s", "", ""),
+                ("fraction of the ceiling", f"{b['fraction_of_ceiling']}", "≥ 0.5",
+                 _yes(met["fraction_of_ceiling"])),
+                ("single-read messages", f"{s['messages_per_s']:,} messages/s "
+                 f"(ceiling {s['ceiling_reads_per_s']:,})", "≥ 5,000", _yes(met["single_messages_per_s"])),
+                ("reads published = accounted", f"{b['reads_published']:,} = {b['reads_accounted']:,}; "
+                 f"{s['reads_published']:,} = {s['reads_accounted']:,}", "equal", _yes(met["counts_equal"])),
+                ("gate read → alarm on MQTT", f"p50 {g.get('p50_s')} s, p99 {g.get('p99_s')} s "
+                 f"({g.get('alarms_arrived')}/{g.get('alarms_sent')})", "p99 ≤ 1 s", _yes(met["alarm_p99_s"])),
+            ]), ""]
+    records = results.get("bench_records")
+    if records:
+        out += ["## Records (lookup and search over HTTP)", "", "```json",
+                json.dumps(records, indent=2, ensure_ascii=False), "```", ""]
+    out += ["## Run times", ""] + [f"- {name}: {sec:.0f} s" for name, sec in seconds.items()] + [""]
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="run the benchmarks")
+    parser.add_argument("names", nargs="*", default=list(BENCHES), help="which (default: all)")
+    parser.add_argument("--no-write", action="store_true", help="do not rewrite docs/benchmarks.md")
+    args = parser.parse_args()
+    results: dict[str, dict] = {}
+    seconds: dict[str, float] = {}
+    for name in args.names:
+        print(f"== {name}", flush=True)
+        module = importlib.import_module(f"tests.bench.{name}")
+        started = time.monotonic()
+        results[name] = module.run()
+        seconds[name] = time.monotonic() - started
+        print(json.dumps(results[name], indent=2, ensure_ascii=False, default=str), flush=True)
+    if not args.no_write:
+        DOC.write_text(render(results, seconds), encoding="utf-8")
+        print(f"figures written to {DOC}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
