@@ -11,7 +11,16 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlmodel import Session
 
-from server.api.deps import Archivist, Limit, Offset, Reader, SessionDep, SettingsDep, Watcher
+from server.api.deps import (
+    Archivist,
+    Limit,
+    Offset,
+    Reader,
+    RowId,
+    SessionDep,
+    SettingsDep,
+    Watcher,
+)
 from server.api.paging import Page
 from server.models.copies import (
     CheckOutcome,
@@ -164,7 +173,7 @@ def content_disposition(file_name: str) -> str:
 
 @router.get("/{copy_id}", response_class=FileResponse,
             responses={200: {"content": {"application/octet-stream": {}}}})
-def download_copy(copy_id: int, session: SessionDep, settings: SettingsDep, user: Reader):
+def download_copy(copy_id: RowId, session: SessionDep, settings: SettingsDep, user: Reader):
     """The file itself, streamed; only for records at or below your clearance; audited."""
     copy, path = copies.open_for_download(
         session, CopyStore(settings.copies_path), copy_id, clearance=user.clearance,
@@ -179,7 +188,7 @@ def download_copy(copy_id: int, session: SessionDep, settings: SettingsDep, user
 
 
 @router.get("/{copy_id}/checks", response_model=list[CopyCheckPublic])
-def copy_checks(copy_id: int, session: SessionDep, user: Reader):
+def copy_checks(copy_id: RowId, session: SessionDep, user: Reader):
     """Every check of one copy: at ingest, and each fixity result that changed its state."""
     return [CopyCheckPublic.model_validate(c, from_attributes=True)
             for c in copies.checks_of(session, copy_id, clearance=user.clearance)]

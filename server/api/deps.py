@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 import jwt
-from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
@@ -93,4 +93,6 @@ Watcher = Annotated[User, Depends(require("admin", "archivist", "staff", "facili
 Admin = Annotated[User, Depends(require("admin"))]
 
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
-Offset = Annotated[int, Query(ge=0, description="rows to skip")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="rows to skip")]
+# Ids the database can hold (64-bit signed); a larger number names nothing and is refused as 422.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]

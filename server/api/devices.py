@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from server.api.deps import Facilities, Limit, Offset, SessionDep, Watcher
+from server.api.deps import Facilities, Limit, Offset, RowId, SessionDep, Watcher
 from server.api.paging import Page
 from server.models.alarms import AlarmPublic, AlarmState
 from server.models.devices import DeviceCreate, DevicePublic, DeviceRejectPublic, DeviceType
@@ -55,7 +55,7 @@ def list_alarms(session: SessionDep, user: Watcher, state: AlarmState | None = N
 
 
 @alarm_router.post("/{alarm_id}/clear", response_model=AlarmPublic)
-def clear(alarm_id: int, session: SessionDep, user: Watcher):
+def clear(alarm_id: RowId, session: SessionDep, user: Watcher):
     """Clear an active alarm by hand."""
     alarm = alarms.clear(session, alarm_id, actor=user.username)
     session.commit()

@@ -102,6 +102,8 @@ def update_location(
     location = by_code(session, code)
     before = snapshot(location)
     changes = data.model_dump(exclude_unset=True)
+    if "name" in changes and changes["name"] is None:
+        raise Invalid("a location needs a name; leave name out to keep it", field="name")
     if "capacity" in changes and changes["capacity"] is not None:
         held = occupancy(session, location.id)
         if held > changes["capacity"]:

@@ -79,6 +79,9 @@ def update_record(session: Session, reference_code: str, data: RecordUpdate, *, 
     record = by_reference(session, reference_code)
     before = snapshot(session, record)
     changes = data.model_dump(exclude_unset=True)
+    for required in ("title", "retention", "classification"):
+        if required in changes and changes[required] is None:
+            raise Invalid(f"a record needs a {required}; leave it out to keep it", field=required)
     if "box" in changes:
         record.box_id = _box_id(session, changes.pop("box"))
     if "meta" in changes:

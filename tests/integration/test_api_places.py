@@ -97,3 +97,10 @@ def test_who_may_change_locations(client, auth):
         assert "may not" in answer.json()["detail"]
     assert client.post("/api/locations", headers=auth("archivist"), json=body).status_code == 201
     assert client.get("/api/locations", headers=auth("borrower")).json()["total"] == 1
+
+
+def test_a_location_cannot_lose_its_name(client, auth):
+    admin = auth("admin")
+    codes = build_tree(client, admin)
+    answer = client.patch(f"/api/locations/{codes['room']}", headers=admin, json={"name": None})
+    assert answer.status_code == 422 and answer.json()["field"] == "name"

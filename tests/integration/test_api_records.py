@@ -104,3 +104,12 @@ def test_changes_are_audited_with_before_and_after(client, auth):
         ).status_code
         == 403
     )
+
+
+def test_a_change_cannot_blank_what_a_record_needs(client, auth):
+    admin = auth("admin")
+    _record(client, admin)
+    for field in ("title", "classification", "retention"):
+        answer = client.patch("/api/records/WS·2024·Y·0001", headers=admin, json={field: None})
+        assert answer.status_code == 422 and answer.json()["field"] == field
+    assert client.get("/api/records/WS·2024·Y·0001", headers=admin).json()["classification"] == "internal"
