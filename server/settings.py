@@ -85,10 +85,10 @@ class Settings(BaseSettings):
     def check_safe_to_serve(self) -> None:
         """Refuse a placeholder secret key outside demo mode."""
         if not self.demo and (
-            self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < 16
+            self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < 32
         ):
             raise UnsafeSettings(
-                "ARCHIVE_TWIN_SECRET_KEY is a placeholder or shorter than 16 characters; "
-                "set a long random value (e.g. `python -c 'import secrets; "
+                "ARCHIVE_TWIN_SECRET_KEY is a placeholder or shorter than 32 characters "
+                "(sign-in tokens are HS256: a 256-bit key); set a long random value (e.g. `python -c 'import secrets; "
                 "print(secrets.token_urlsafe(32))'`) or run `archive-twin demo`."
             )

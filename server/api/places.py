@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 
 from server.api.deps import Archivist, Limit, Offset, Reader, SchemeDep, SessionDep
 from server.api.paging import Page
@@ -35,6 +35,15 @@ def list_(session: SessionDep, scheme: SchemeDep, user: Reader, parent: str | No
 def read(code: str, session: SessionDep, scheme: SchemeDep, user: Reader):
     """One location by code."""
     return locations.present(session, [locations.by_code(session, code)], scheme=scheme)[0]
+
+
+@router.get("/{code}/space")
+def space(code: str, session: SessionDep, user: Reader,
+          box_width_mm: int | None = Query(None, gt=0, le=2000,
+                                           description="width of the boxes to fit; default: "
+                                                       "the average of the boxes there")):
+    """Space calculator: shelf length under this location, used by boxes, and what still fits."""
+    return locations.space(session, code, box_width_mm=box_width_mm)
 
 
 @router.patch("/{code}", response_model=LocationPublic)

@@ -206,3 +206,38 @@ def present(session: Session, places: list[Location], *, scheme: CodeScheme) -> 
         )
         for place in places
     ]
+
+
+DEFAULT_BOX_WIDTH_MM = 80
+
+
+def space(session: Session, code: str, *, box_width_mm: int | None = None) -> dict:
+    """The space calculator: shelf length under a location, what boxes use, and what still fits."""
+    place = by_code(session, code)
+    inside = select(Location.id).where(col(Location.lineage).startswith(place.lineage))
+    shelves = session.exec(
+        select(Location.id, Location.length_mm).where(
+            col(Location.lineage).startswith(place.lineage), col(Location.length_mm).is_not(None)
+        )
+    ).all()
+    # Usable length is kept where it is measured (usually the shelf); each counts once.
+    length = sum(mm for _, mm in shelves)
+    widths = session.exec(
+        select(Box.width_mm).where(col(Box.location_id).in_(inside))
+    ).all()
+    known = [w for w in widths if w]
+    width = box_width_mm or (round(sum(known) / len(known)) if known else DEFAULT_BOX_WIDTH_MM)
+    used = sum(w or width for w in widths)
+    free = max(0, length - used)
+    return {
+        "code": place.code,
+        "path": place.path,
+        "shelves_with_length": len(shelves),
+        "length_mm": length,
+        "boxes": len(widths),
+        "used_mm": used,
+        "free_mm": free,
+        "box_width_mm": width,
+        "more_boxes_fit": free // width if width else 0,
+        "fill_pct": round(100 * used / length, 1) if length else None,
+    }

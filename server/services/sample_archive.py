@@ -17,12 +17,38 @@ from server.services.codes import CodeScheme
 from server.services.locations import PATH_SEPARATOR, ensure_site
 
 ROOMS = (("一号库房 Room 1", 12.0), ("二号库房 Room 2", 30.0))
-SERIES = (
-    ("WS", "文书", ("关于{year}年度档案工作的通知", "{year}年度工作总结", "Minutes of the board, {year}",
-                    "关于印发《档案管理办法》的通知", "Annual report {year}")),
-    ("KJ", "会计", ("{year}年会计凭证 第{n}册", "General ledger {year}", "{year}年度财务报告")),
-    ("JJ", "基建", ("办公楼改造工程竣工图 {n}", "Site survey, building {n}", "{year}年基建项目验收材料")),
-    ("RS", "人事", ("{year}年人事任免文件", "Staff records {year}, volume {n}", "职工花名册 {year}")),
+# Record titles are put together like a real register's: an office, a subject, a kind of
+# document, a year and a number, in Chinese or English; so a search word matches a realistic
+# share of the archive (a kind of document such as 通知 ~5 %, a subject ~1-2 %, both far less).
+SERIES = (("WS", "文书"), ("KJ", "会计"), ("JJ", "基建"), ("RS", "人事"), ("KY", "科研"))
+OFFICES = (
+    ("办公室", "General Office"), ("财务处", "Finance"), ("人事处", "Personnel"),
+    ("基建处", "Estates"), ("档案馆", "Archives"), ("科技处", "Research Office"),
+    ("后勤处", "Facilities"), ("法务部", "Legal"), ("审计处", "Audit"),
+    ("信息中心", "IT Centre"), ("宣传部", "Communications"), ("工会", "Trade Union"),
+    ("教务处", "Academic Affairs"), ("保卫处", "Security"), ("国际处", "International Office"),
+)
+SUBJECTS = (
+    ("安全生产", "workplace safety"), ("年度预算", "the annual budget"),
+    ("招标采购", "procurement"), ("职称评定", "promotions"), ("干部培训", "staff training"),
+    ("信息化建设", "digitisation"), ("合同管理", "contract management"),
+    ("消防检查", "fire inspection"), ("节能减排", "energy saving"), ("保密工作", "confidentiality"),
+    ("档案工作", "records management"), ("资产清查", "asset inventory"),
+    ("办公楼改造", "office refurbishment"), ("科研项目", "research projects"),
+    ("工资调整", "salary review"), ("医疗保险", "health insurance"),
+    ("车辆管理", "vehicle management"), ("食堂管理", "canteen management"),
+    ("会计凭证", "accounting vouchers"), ("财务决算", "final accounts"),
+    ("人事任免", "appointments"), ("职工花名册", "staff register"),
+    ("竣工验收", "completion acceptance"), ("外事接待", "foreign visits"),
+    ("党风廉政", "integrity"), ("网络安全", "network security"), ("学术交流", "academic exchange"),
+    ("防汛抗旱", "flood control"), ("绿化养护", "grounds maintenance"), ("统计报表", "statistics"),
+)
+DOC_KINDS = (
+    ("通知", "notice"), ("报告", "report"), ("请示", "request"), ("批复", "reply"),
+    ("会议纪要", "minutes"), ("合同", "contract"), ("工作总结", "summary"), ("工作计划", "plan"),
+    ("函", "letter"), ("决定", "decision"), ("登记表", "register"), ("图纸", "drawings"),
+    ("意见", "opinion"), ("方案", "scheme"), ("协议", "agreement"), ("简报", "bulletin"),
+    ("台账", "ledger"), ("审批表", "approval form"),
 )
 RETENTIONS = (("Y", "permanent"), ("D30", "30y"), ("D10", "10y"))
 CLASSIFICATIONS = ("public", "internal", "internal", "internal", "confidential", "secret")
@@ -148,22 +174,38 @@ def seed(
     return counts
 
 
+def sample_title(rng: random.Random, year: int, n: int) -> str:
+    """A register-like title: office, subject, kind of document, year and number."""
+    office_cn, office_en = OFFICES[rng.randrange(len(OFFICES))]
+    subject_cn, subject_en = SUBJECTS[rng.randrange(len(SUBJECTS))]
+    kind_cn, kind_en = DOC_KINDS[rng.randrange(len(DOC_KINDS))]
+    form = rng.randrange(10)
+    if form < 3:
+        return f"{office_cn}关于{year}年{subject_cn}的{kind_cn}"
+    if form < 5:
+        return f"{office_cn}{year}年度{subject_cn}{kind_cn}（第{n}号）"
+    if form < 7:
+        return f"关于{subject_cn}有关事项的{kind_cn}"
+    if form < 9:
+        return f"{office_en}: {kind_en} on {subject_en}, {year}"
+    return f"{kind_en.capitalize()} no. {n}: {subject_en} ({office_en}, {year})"
+
+
 def _record_rows(total: int, box_ids: list[int], rng: random.Random, first: int,
                  stamp) -> Iterator[list[dict]]:
     counters: dict[tuple[str, int, str], int] = {}
     rows: list[dict] = []
     for i in range(total):
-        prefix, fonds_name, titles = SERIES[i % len(SERIES)]
+        prefix, fonds_name = SERIES[i % len(SERIES)]
         year = 1990 + rng.randrange(35)
         mark, retention = RETENTIONS[rng.randrange(len(RETENTIONS))]
         key = (prefix, year, mark)
         counters[key] = counters.get(key, 0) + 1
         n = counters[key]
-        title = rng.choice(titles).format(year=year, n=n)
         rows.append({
             "id": first + i,
             "reference_code": f"{prefix}·{year}·{mark}·{n:04d}",
-            "title": title,
+            "title": sample_title(rng, year, n),
             "description": f"{fonds_name} {year}",
             "fonds": "X001",
             "series": prefix,

@@ -102,7 +102,7 @@ def start_server(db_url: str, mqtt_url: str, root: str, data_dir: Path) -> tuple
     port = _free_port()
     env = {**os.environ, "ARCHIVE_TWIN_DATABASE_URL": db_url, "ARCHIVE_TWIN_MQTT_URL": mqtt_url,
            "ARCHIVE_TWIN_MQTT_TOPIC_ROOT": root, "ARCHIVE_TWIN_DATA_DIR": str(data_dir),
-           "ARCHIVE_TWIN_SECRET_KEY": "bench-secret-key-0123456789",
+           "ARCHIVE_TWIN_SECRET_KEY": "bench-secret-key-0123456789-abcdef-long",
            "ARCHIVE_TWIN_MQTT_CLIENT_ID": f"bench-server-{uuid.uuid4().hex[:6]}",
            "ARCHIVE_TWIN_JOBS_ENABLED": "false"}
     process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)],

@@ -104,3 +104,18 @@ def test_a_location_cannot_lose_its_name(client, auth):
     codes = build_tree(client, admin)
     answer = client.patch(f"/api/locations/{codes['room']}", headers=admin, json={"name": None})
     assert answer.status_code == 422 and answer.json()["field"] == "name"
+
+
+def test_the_space_calculator_says_what_still_fits(client, auth):
+    admin = auth("admin")
+    codes = build_tree(client, admin)
+    client.patch(f"/api/locations/{codes['shelf']}", headers=admin, json={"length_mm": 900})
+    for width in (100, 60):
+        box = client.post("/api/boxes", headers=admin, json={"width_mm": width}).json()["code"]
+        client.post(f"/api/boxes/{box}/move", headers=admin, json={"to": codes["Slot 1"]})
+    shelf = client.get(f"/api/locations/{codes['shelf']}/space", headers=admin).json()
+    assert (shelf["length_mm"], shelf["used_mm"], shelf["free_mm"]) == (900, 160, 740)
+    assert shelf["box_width_mm"] == 80 and shelf["more_boxes_fit"] == 9
+    wide = client.get(f"/api/locations/{codes['room']}/space", headers=admin,
+                      params={"box_width_mm": 120}).json()
+    assert wide["more_boxes_fit"] == 6 and wide["fill_pct"] == 17.8

@@ -1,0 +1,92 @@
+"""Signing in, people, and the command line an operator types."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+
+import jwt
+
+from server.clock import now
+from tests.conftest import PASSWORD
+
+
+def cli(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "server.cli", *args], env={"PATH": "/usr/bin:/bin", **env},
+                          input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def test_sign_in_and_who_am_i(client, auth):
+    headers = auth("archivist")
+    me = client.get("/api/auth/me", headers=headers).json()
+    assert me == {"username": "archivist-default", "full_name": None, "role": "archivist",
+                  "clearance": "confidential", "active": True}
+    wrong = client.post("/api/auth/token", data={"username": "archivist-default", "password": "nope"})
+    assert wrong.status_code == 401 and wrong.json()["detail"] == "wrong username or password"
+    nobody = client.post("/api/auth/token", data={"username": "ghost", "password": PASSWORD})
+    assert nobody.status_code == 401
+
+
+def test_expired_or_forged_tokens_are_refused(client, auth, settings):
+    auth("staff")
+    expired = jwt.encode({"sub": "staff-default", "exp": now() - timedelta(minutes=1)},
+                         settings.secret_key, algorithm="HS256")
+    answer = client.get("/api/boxes", headers={"Authorization": f"Bearer {expired}"})
+    assert answer.status_code == 401 and "expired" in answer.json()["detail"]
+    forged = jwt.encode({"sub": "staff-default", "exp": now() + timedelta(minutes=5)},
+                        "another-key-that-is-long-enough-000", algorithm="HS256")
+    assert client.get("/api/boxes", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+
+def test_admins_add_people_and_nobody_else_may(client, auth):
+    admin = auth("admin")
+    body = {"username": "li.wei", "password": "a-long-password", "role": "borrower",
+            "full_name": "李伟"}
+    made = client.post("/api/users", headers=admin, json=body)
+    assert made.status_code == 201 and made.json()["clearance"] == "public"
+    again = client.post("/api/users", headers=admin, json=body)
+    assert again.status_code == 409 and again.json()["field"] == "username"
+    short = client.post("/api/users", headers=admin, json={**body, "username": "x2", "password": "short"})
+    assert short.status_code == 422
+    assert client.post("/api/users", headers=auth("archivist"), json=body).status_code == 403
+    names = [u["username"] for u in client.get("/api/users", headers=admin).json()]
+    assert "li.wei" in names
+    signed = client.post("/api/auth/token", data={"username": "li.wei", "password": "a-long-password"})
+    assert signed.status_code == 200
+
+
+def test_init_users_add_and_labels_epc_from_the_command_line(tmp_path):
+    env = {"ARCHIVE_TWIN_DATA_DIR": str(tmp_path)}
+    first = cli("init", "--admin", "root", env=env, stdin="first-admin-password\n")
+    assert first.returncode == 0, first.stderr
+    assert "admin root created" in first.stdout
+    again = cli("init", "--admin", "root", env=env, stdin="whatever-else\n")
+    assert again.returncode == 0 and "exists already" in again.stdout
+    added = cli("users", "add", "zhang", "--role", "staff", env=env, stdin="zhang-password\n")
+    assert added.returncode == 0 and "added as staff" in added.stdout
+    dup = cli("users", "add", "zhang", "--role", "staff", "--password", "zhang-password", env=env)
+    assert dup.returncode == 2 and "already exists" in dup.stderr
+    empty = cli("users", "add", "wang", "--role", "staff", env=env, stdin="")
+    assert empty.returncode != 0 and "no password" in empty.stderr
+    forms = cli("labels", "epc", "b00000123", env=env)
+    assert forms.returncode == 0
+    assert "urn:epc:id:giai:0614141.100000123" in forms.stdout and "kind         box" in forms.stdout
+    bad = cli("labels", "epc", "not-a-code", env=env)
+    assert bad.returncode == 2 and "error:" in bad.stderr
+
+
+def test_serve_refuses_a_placeholder_secret(tmp_path):
+    answer = cli("serve", env={"ARCHIVE_TWIN_DATA_DIR": str(tmp_path)})
+    assert answer.returncode == 2 and "ARCHIVE_TWIN_SECRET_KEY" in answer.stderr
+    bad_prefix = cli("serve", env={"ARCHIVE_TWIN_DATA_DIR": str(tmp_path),
+                                   "ARCHIVE_TWIN_EPC_COMPANY_PREFIX": "12ab"})
+    assert bad_prefix.returncode == 2 and "company prefix" in bad_prefix.stderr
+
+
+def test_health_and_openapi(client):
+    assert client.get("/healthz").json() == {"status": "ok", "database": "ok", "broker": "disabled"}
+    spec = client.get("/openapi.json").json()
+    for path in ("/api/scan/{code}", "/api/locations", "/api/boxes/{code}/move", "/api/records",
+                 "/api/devices", "/api/devices/rejects", "/api/alarms", "/api/auth/token"):
+        assert path in spec["paths"], path
