@@ -255,6 +255,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     except UnsafeSettings as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.workers > 1 and settings.devices_enabled and not settings.mqtt_url:
+        print("error: several workers need a broker they share: set ARCHIVE_TWIN_MQTT_URL "
+              "(and ARCHIVE_TWIN_MQTT_SHARED_GROUP so they split the device stream)",
+              file=sys.stderr)
+        return 2
     migrate(settings.db_url)
     _serve(settings, args.host, args.port, args.workers)
     return 0

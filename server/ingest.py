@@ -318,6 +318,8 @@ class Ingest:
         antennas = reader.antennas
         hear = self.placement.hear
         heard = batch.heard
+        where_is = self._boxes.get
+        holder = self._holder
         applied = 0
         # The hot path of the whole server: keep it to dictionary look-ups.
         for epc, antenna, rssi, count in event.reads:
@@ -336,7 +338,9 @@ class Ingest:
                     stray_antennas.add(antenna)
                     continue
                 hear(box_id, location_id, count, rssi, at)
-                heard.add(box_id)
+                where = where_is(box_id)
+                if where is None or holder.get(where[0], where[0]) != location_id:
+                    heard.add(box_id)  # heard away from where the twin has it: judge it
             elif role == "gate":
                 self._crossed_gate(session, batch, reader, box_id, event.ts)
             if box_id in missing:
@@ -499,7 +503,9 @@ class Ingest:
     def _touch_devices(self, session: Session, batch: _Batch, counts: Counter[str]) -> None:
         for device_id, (ts, seq) in batch.touched.items():
             device = session.get(Device, device_id)
-            device.reads_total = (device.reads_total or 0) + counts.get(device_id, 0)
+            if counts.get(device_id):
+                # in SQL, not in Python: several workers count for the same device at once
+                device.reads_total = Device.reads_total + counts[device_id]
             if ts is not None and (device.last_seen_at is None or ts > as_utc(device.last_seen_at)):
                 device.last_seen_at = ts
             if seq is not None:

@@ -260,3 +260,21 @@ def test_a_box_in_a_slot_stays_there_when_its_shelf_antenna_hears_it(session, in
     ingest.submit(reads("shelf-2", (box.epc, 1, -45.0, 5), seq=1))
     assert ingest.drain()
     assert box_row(session, box).location_id == shelf_slot.id
+
+
+def test_two_workers_counting_for_one_reader_lose_nothing(session, room, db):
+    """Two ingest workers (a shared subscription splits one stream) count into one device."""
+    box = room["boxes"][0]
+    workers = [Ingest(db, scheme=SCHEME, batch_max=5, linger_s=0) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    try:
+        for seq in range(200):
+            workers[seq % 2].submit(reads("shelf-1", (box.epc, 1, -45.0, 2), (box.epc, 1, -46.0, 1),
+                                          seq=seq))
+        assert all(worker.drain(30) for worker in workers)
+    finally:
+        for worker in workers:
+            worker.stop()
+    session.expire_all()
+    assert session.get(Device, "shelf-1").reads_total == 400
