@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from pydantic import BaseModel, Field
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from starlette.responses import StreamingResponse
 
 from dashboard import i18n, room_map, sign_in, stream, tallies
@@ -26,7 +26,7 @@ from labels.typefaces import REGULAR_FONT
 from server.models.devices import Device
 from server.models.people import User
 from server.models.places import Location
-from server.services import alarms, boxes, devices, locations, people, records, scan
+from server.services import alarms, boxes, climate, devices, locations, people, records, scan
 from server.services.errors import DomainError, Invalid, NotFound
 from server.services.live import feed
 
@@ -262,7 +262,22 @@ def overview(page: AnyonePage) -> Response:
         device_states=states, device_total=sum(states.values()),
         alarms=active, alarm_total=active_total,
         moves=tallies.recent_movements(session), drawings=drawings,
+        climate=_latest_climate(session),
     )
+
+
+def _latest_climate(session) -> list[dict]:
+    """Each sensor's newest stored reading, keyed as the live feed keys it (room path)."""
+    readings = climate.latest(session)
+    codes = {r.room for r in readings if r.room}
+    paths = dict(session.exec(
+        select(Location.code, Location.path).where(col(Location.code).in_(codes))
+    ).all()) if codes else {}
+    return [
+        {"key": paths.get(r.room) or r.sensor, "temperature_c": r.temperature_c,
+         "humidity_pct": r.humidity_pct, "ts": r.ts.isoformat()}
+        for r in readings
+    ]
 
 
 # ---------------------------------------------------------------- find and details

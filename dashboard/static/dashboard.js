@@ -63,6 +63,12 @@
 
   const climate = document.getElementById("climate");
   const readings = new Map();
+  // Readings the page was rendered with (stored ones); live ones replace them by key.
+  for (const li of climate ? climate.querySelectorAll("li[data-key]") : []) {
+    readings.set(li.dataset.key, {
+      temperature_c: Number(li.dataset.t), humidity_pct: Number(li.dataset.h), ts: li.dataset.ts,
+    });
+  }
   function showClimate(data) {
     if (!climate) return;
     const who = data.room_name || data.room || data.sensor || data.sensor_id || data.device || "?";

@@ -17,7 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md"
+# The figures themselves, so that running one benchmark keeps the others' last figures.
+FIGURES = DOC.with_suffix(".json")
 BENCHES = ("bench_labels", "bench_ingest", "bench_records")
+BENCHES_CMD = "python -m tests.bench [NAME ...]"
 
 
 def _table(rows: list[tuple[str, str, str, str]]) -> str:
@@ -30,15 +33,17 @@ def _yes(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
 
-def render(results: dict[str, dict], seconds: dict[str, float]) -> str:
+def render(results: dict[str, dict], seconds: dict[str, float], taken: dict[str, str]) -> str:
     """docs/benchmarks.md from the figures."""
     out = [
         "# Benchmarks",
         "",
-        f"Taken {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} by `make bench` on "
-        f"{platform.machine()} ({platform.python_implementation()} "
-        f"{platform.python_version()}), a shared 2-core machine. Figures move from run to run; "
-        "the ingest ceiling is measured in the same run as a baseline.",
+        f"`make bench` ({BENCHES_CMD}) on {platform.machine()} "
+        f"({platform.python_implementation()} {platform.python_version()}), a shared 2-core "
+        "machine. Figures move from run to run; the ingest ceiling is measured in the same run "
+        "as its baseline. The raw figures are in benchmarks.json.",
+        "",
+        *[f"- {name}: taken {when}, ran {seconds[name]:.0f} s" for name, when in taken.items()],
         "",
     ]
     labels = results.get("bench_labels")
@@ -76,7 +81,6 @@ def render(results: dict[str, dict], seconds: dict[str, float]) -> str:
     if records:
         out += ["## Records (lookup and search over HTTP)", "", "```json",
                 json.dumps(records, indent=2, ensure_ascii=False), "```", ""]
-    out += ["## Run times", ""] + [f"- {name}: {sec:.0f} s" for name, sec in seconds.items()] + [""]
     return "\n".join(out)
 
 
@@ -95,7 +99,15 @@ def main() -> None:
         seconds[name] = time.monotonic() - started
         print(json.dumps(results[name], indent=2, ensure_ascii=False, default=str), flush=True)
     if not args.no_write:
-        DOC.write_text(render(results, seconds), encoding="utf-8")
+        kept = json.loads(FIGURES.read_text(encoding="utf-8")) if FIGURES.exists() else {}
+        taken = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        for name in results:
+            kept[name] = {"taken": taken, "seconds": round(seconds[name]), "figures": results[name]}
+        FIGURES.write_text(json.dumps(kept, indent=2, ensure_ascii=False, default=str) + "\n",
+                           encoding="utf-8")
+        DOC.write_text(render({k: v["figures"] for k, v in kept.items()},
+                              {k: v["seconds"] for k, v in kept.items()},
+                              {k: v["taken"] for k, v in kept.items()}), encoding="utf-8")
         print(f"figures written to {DOC}", file=sys.stderr)
 
 

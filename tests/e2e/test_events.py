@@ -50,3 +50,20 @@ def test_each_change_arrives_as_one_event_and_a_closed_stream_stops_watching(liv
     while feed.watchers != before and time.monotonic() < deadline:
         time.sleep(0.1)
     assert feed.watchers == before, "the stream kept watching after the client went away"
+
+
+def test_the_overview_shows_each_sensors_stored_reading_before_any_live_one(live_server, db):
+    from datetime import timedelta
+
+    from sqlmodel import Session
+
+    from server.clock import now
+    from server.services import climate
+
+    with Session(db) as session:
+        climate.store(session, [("th-9", None, now() - timedelta(minutes=5), 19.0, 48.0),
+                                ("th-9", None, now(), 21.4, 63.0)])
+        session.commit()
+    page = _signed_in(live_server.url).get("/").text
+    assert 'data-key="th-9"' in page and "21.4 °C · 63 %RH" in page
+    assert "19.0 °C" not in page
