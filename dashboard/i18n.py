@@ -114,6 +114,7 @@ EN: dict[str, str] = {
     "find.hint": "A box or location code, its QR link or RFID EPC, or a record's reference code "
                  "opens it directly; anything else searches record titles and descriptions.",
     "find.results": "{total} records found",
+    "find.results_at_least": "More than {total} records found; add words or filters to narrow them",
     "find.none": "No records match “{q}”.",
     "find.unknown_code": "{code} looks like a code, but nothing is registered under it.",
     "find.not_a_code": "Not a usable code: {message}",
@@ -318,6 +319,7 @@ ZH: dict[str, str] = {
     "find.hint": "档案盒或位置编码、其二维码链接或RFID EPC、档案的档号可直接打开；"
                  "其他内容按档案题名和描述检索。",
     "find.results": "找到 {total} 条档案",
+    "find.results_at_least": "找到超过 {total} 条档案，请增加检索词或筛选条件",
     "find.none": "没有与“{q}”匹配的档案。",
     "find.unknown_code": "{code} 像是编码，但没有登记对应的对象。",
     "find.not_a_code": "不是可用的编码：{message}",

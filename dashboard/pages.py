@@ -300,14 +300,15 @@ def find(page: AnyonePage, q: str = "", offset: Annotated[int, Query(ge=0)] = 0)
                 notice, search = page.t("find.unknown_code", code=text), False
         else:
             return RedirectResponse(_detail_url(found.kind, found.code), status_code=303)
-    rows, total = ([], 0)
+    found = records.Found([], 0, False)
     if search:
-        rows, total = records.search_records(
+        found = records.search_records(
             session, clearance=page.user.clearance, q=text, limit=PAGE_SIZE, offset=offset
         )
     return render(
         page, "find.html", q=text, notice=notice, searched=search,
-        results=records.present(session, rows), total=total, offset=offset, page_size=PAGE_SIZE,
+        results=records.present(session, found.rows), total=found.total,
+        total_is_estimate=found.total_is_estimate, offset=offset, page_size=PAGE_SIZE,
     )
 
 
@@ -351,13 +352,13 @@ def box_page(code: str, page: AnyonePage) -> Response:
     if box.location_id:
         here = session.get(Location, box.location_id)
         trail = tallies.ancestors(session, here) if here else []
-    held, held_total = records.search_records(
+    held = records.search_records(
         session, clearance=page.user.clearance, box=box.code, limit=200
     )
     moves, moves_total = boxes.history(session, box.code, limit=100)
     return render(
         page, "box.html", live=("box",), box=shown, trail=trail,
-        records=records.present(session, held), records_total=held_total,
+        records=records.present(session, held.rows), records_total=held.total,
         moves=tallies.movement_lines(session, moves), moves_total=moves_total,
     )
 

@@ -56,10 +56,10 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
-# What the database keeps for search that no model describes: SQLite FTS5's shadow tables
-# and PostgreSQL's trigram indexes; both are made by hand in migration 0002.
+# What the database keeps for search that no model describes: SQLite FTS5's tables and
+# PostgreSQL's trigram and CJK bigram indexes; made by hand in migrations 0002 and 0004.
 UNMODELLED_PREFIXES = ("records_fts",)
-UNMODELLED_INDEX_SUFFIX = "_trgm"
+UNMODELLED_INDEX_SUFFIXES = ("_trgm", "_cjk_grams")
 
 
 def include_in_autogenerate(obj, name, type_, _reflected, _compare_to) -> bool:
@@ -69,7 +69,7 @@ def include_in_autogenerate(obj, name, type_, _reflected, _compare_to) -> bool:
     if type_ == "table":
         return not name.startswith(UNMODELLED_PREFIXES)
     if type_ == "index":
-        return not name.endswith(UNMODELLED_INDEX_SUFFIX)
+        return not name.endswith(UNMODELLED_INDEX_SUFFIXES)
     return True
 
 

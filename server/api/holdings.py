@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, status
+from pydantic import Field
 
 from server.api.deps import (
     Archivist,
@@ -83,7 +84,12 @@ def create_record(data: RecordCreate, session: SessionDep, user: Archivist):
     return records.present(session, [record])[0]
 
 
-@record_router.get("", response_model=Page[RecordPublic])
+class RecordPage(Page[RecordPublic]):
+    total_is_estimate: bool = Field(
+        False, description="true when counting stopped: `total` means at least that many")
+
+
+@record_router.get("", response_model=RecordPage)
 def search_records(session: SessionDep, user: Reader,
                    q: str | None = Query(None, description="text in reference code, title or description"),
                    fonds: str | None = None,
@@ -92,14 +98,16 @@ def search_records(session: SessionDep, user: Reader,
                    classification: Classification | None = None,
                    box: str | None = None,
                    location: str | None = Query(None, description="a location code: its whole subtree"),
+                   on_loan: bool | None = Query(None, description="only records whose box is (not) on loan"),
                    limit: Limit = 50, offset: Offset = 0):
     """Records the caller's clearance allows, matching the text and filters."""
-    rows, total = records.search_records(
+    found = records.search_records(
         session, clearance=user.clearance, q=q, fonds=fonds, year_from=year_from,
         year_to=year_to, classification=classification, box=box, location=location,
-        limit=limit, offset=offset,
+        on_loan=on_loan, limit=limit, offset=offset,
     )
-    return Page(items=records.present(session, rows), total=total, limit=limit, offset=offset)
+    return RecordPage(items=records.present(session, found.rows), total=found.total,
+                      total_is_estimate=found.total_is_estimate, limit=limit, offset=offset)
 
 
 @record_router.get("/{reference_code}", response_model=RecordPublic)

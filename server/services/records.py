@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
@@ -10,8 +12,8 @@ from server.models.holdings import Box, Record, RecordCreate, RecordPublic, Reco
 from server.models.places import Location
 from server.services import audit, locations, search
 from server.services.errors import Conflict, Invalid, NotFound
-from server.services.listing import page
-from server.services.people import clearance_levels, may_see
+from server.services.listing import MAX_PAGE
+from server.services.people import CLEARANCE_ORDER, clearance_levels, may_see
 
 # Keyboard-wedge scanners cannot type "·"; accept the usual stand-ins for it.
 _SEPARATOR_STAND_INS = str.maketrans({"-": "·", ".": "·", "•": "·", "・": "·"})
@@ -98,6 +100,14 @@ def update_record(session: Session, reference_code: str, data: RecordUpdate, *, 
     return record
 
 
+class Found(NamedTuple):
+    """One page of a record search, the total and whether counting stopped at the cap."""
+
+    rows: list[Record]
+    total: int
+    total_is_estimate: bool
+
+
 def search_records(
     session: Session,
     *,
@@ -112,37 +122,62 @@ def search_records(
     on_loan: bool | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> tuple[list[Record], int]:
-    """Records the clearance allows, matching text (ranked) and filters, else by reference code."""
-    query = select(Record).where(col(Record.classification).in_(clearance_levels(clearance)))
-    ranking = []
+) -> Found:
+    """Records the clearance allows, matching text (ranked) and filters, else by reference code.
+
+    The total is exact up to search.TOTAL_CAP; beyond it `total_is_estimate` is True and the
+    total says "at least this many".
+    """
+    allowed = [c for c in clearance_levels(clearance) if classification in (None, "", c)]
+    if not allowed:
+        return Found([], 0, False)
     match = search.text_match(session, q)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    # On SQLite the full-text hits must drive a text search, not a filter's index (see
+    # search.unindexed); without a text, the reference code index rather than classification's.
+    plain = search.unindexed if sqlite and match is not None else _as_is
+    filtered = bool(fonds or year_from is not None or year_to is not None or box or location
+                    or on_loan is not None)
     if match is not None:
-        query, ranking = match.apply(query)
+        # Rank narrow rows (ids), then load the page's records: sorting whole records
+        # (description, metadata) for every hit costs more than the ranking itself.
+        query, ranking = match.ids(allowed, filtered=filtered)
+    else:
+        query, ranking = select(Record), [Record.reference_code]
+        if len(allowed) < len(CLEARANCE_ORDER):
+            level = search.unindexed(Record.classification) if sqlite else Record.classification
+            query = query.where(level.in_(allowed))
     if fonds:
-        query = query.where(Record.fonds == fonds)
+        query = query.where(plain(Record.fonds) == fonds)
     if year_from is not None:
-        query = query.where(col(Record.year) >= year_from)
+        query = query.where(plain(Record.year) >= year_from)
     if year_to is not None:
-        query = query.where(col(Record.year) <= year_to)
-    if classification:
-        query = query.where(Record.classification == classification)
+        query = query.where(plain(Record.year) <= year_to)
     if box:
         query = query.where(Record.box_id == _box_id(session, box))
     if location:
         place = locations.by_code(session, location, field="location")
         inside = select(Location.id).where(col(Location.lineage).startswith(place.lineage))
         query = query.where(
-            col(Record.box_id).in_(select(Box.id).where(col(Box.location_id).in_(inside)))
+            plain(Record.box_id).in_(select(Box.id).where(col(Box.location_id).in_(inside)))
         )
     if on_loan is not None:
         lent = select(Box.id).where(Box.status == "on_loan")
         query = query.where(
-            col(Record.box_id).in_(lent) if on_loan
-            else or_(col(Record.box_id).is_(None), col(Record.box_id).not_in(lent))
+            plain(Record.box_id).in_(lent) if on_loan
+            else or_(plain(Record.box_id).is_(None), plain(Record.box_id).not_in(lent))
         )
-    return page(session, query.order_by(*ranking, Record.reference_code), limit=limit,
-                offset=offset)
+    limit = max(1, min(limit, MAX_PAGE))
+    rows = session.exec(query.order_by(*ranking).offset(max(0, offset)).limit(limit)).all()
+    total, capped = search.capped_total(session, query)
+    if match is not None:
+        by_id = {r.id: r for r in session.exec(select(Record).where(col(Record.id).in_(rows)))}
+        rows = [by_id[i] for i in rows]
+    return Found(list(rows), total, capped)
+
+
+def _as_is(column):
+    return column
 
 
 def present(session: Session, records: list[Record]) -> list[RecordPublic]:

@@ -82,7 +82,7 @@ def downgrade() -> None:
 
 
 # The search index is outside the models (autogenerate is told to ignore it, see
-# server.services.search.in_the_models): SQLite gets a contentless FTS5 trigram table kept in
+# server.db.UNMODELLED_PREFIXES): SQLite gets a contentless FTS5 trigram table kept in
 # step by triggers, PostgreSQL a pg_trgm GIN index over the same text.
 FTS_VALUES = (
     "{row}.reference_code, {row}.title, coalesce({row}.description, ''), "
