@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,7 +63,8 @@ class PageRefused(Exception):
 # ---------------------------------------------------------------- request context
 
 
-def _session(request: Request) -> Iterator[Session]:
+async def _session(request: Request) -> AsyncIterator[Session]:
+    # async: no thread-pool hop just to open and close a session (see server/api/deps.py)
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
 

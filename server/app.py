@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         base_url=settings.base_url,
     )
     app.state.broker_link = None
+    app.state.signed_in = {}  # token -> (until, user); see server.api.deps.current_user
 
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:

@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, event
 from sqlmodel import Session, create_engine
 
@@ -73,8 +71,12 @@ def include_in_autogenerate(obj, name, type_, _reflected, _compare_to) -> bool:
     return True
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str):
     """An Alembic config that points at our migrations and the given database."""
+    # Alembic is imported here, not at the top: serving workers never migrate, and it
+    # costs each of them 10 MB of memory.
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -85,5 +87,7 @@ def migrate(url: str, revision: str = "head") -> None:
     """Create or upgrade the database schema to `revision`."""
     if url.startswith("sqlite:///") and ":memory:" not in url:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    from alembic import command
+
     log.info("migrating database to %s", revision)
     command.upgrade(alembic_config(url), revision)

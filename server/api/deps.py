@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 import jwt
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from server.models.people import User
 from server.services import people
@@ -20,18 +22,28 @@ TOKEN_ALGORITHM = "HS256"
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+# The cheap dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in
+# the thread pool, and each such hop costs a GIL hand-over; six of them per request made a
+# 0.5 ms scan lookup take 10 ms under load. Only current_user and the route itself, which
+# talk to the database, run in threads.
+
+
+async def get_settings(request: Request) -> Settings:
     """The settings the app was made with."""
     return request.app.state.settings
 
 
-def get_scheme(request: Request) -> CodeScheme:
+async def get_scheme(request: Request) -> CodeScheme:
     """The organisation's code scheme."""
     return request.app.state.scheme
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; the route commits, anything else is rolled back."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request; the route commits, anything else is rolled back.
+
+    Opening a Session touches no connection; closing one hands its connection back to the
+    pool (a rollback: microseconds on SQLite, one local round trip on PostgreSQL).
+    """
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
 
@@ -49,22 +61,44 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
-def current_user(
-    session: SessionDep, settings: SettingsDep, token: str | None = Depends(oauth2_scheme)
+# Who a token belongs to, remembered for a few seconds per worker: the lookup (a query and a
+# thread hop) cost more than a whole scan. A disabled account or a changed role therefore
+# takes effect within SIGNED_IN_TTL_S, in every worker; never later than the token's expiry.
+SIGNED_IN_TTL_S = 5.0
+SIGNED_IN_MAX = 10_000
+
+
+async def current_user(
+    request: Request, settings: SettingsDep, token: str | None = Depends(oauth2_scheme)
 ) -> User:
     """The person whose bearer token came with the request."""
     if not token:
         raise _unauthorized("sign in first: POST /api/auth/token, then send 'Authorization: Bearer …'")
+    remembered: dict[str, tuple[float, User]] = request.app.state.signed_in
+    now = time.monotonic()
+    hit = remembered.get(token)
+    if hit is not None and hit[0] > now:
+        return hit[1]
     try:
         claims = jwt.decode(token, settings.secret_key, algorithms=[TOKEN_ALGORITHM])
     except jwt.ExpiredSignatureError as exc:
         raise _unauthorized("the sign-in has expired; sign in again") from exc
     except jwt.PyJWTError as exc:
         raise _unauthorized("the token is not valid; sign in again") from exc
-    user = people.get_user(session, str(claims.get("sub", "")))
+    user = await run_in_threadpool(_user_named, request.app.state.engine, str(claims.get("sub", "")))
     if user is None or not user.active:
+        remembered.pop(token, None)
         raise _unauthorized("the account behind this token no longer exists or is disabled")
+    if len(remembered) >= SIGNED_IN_MAX:
+        remembered.clear()
+    left = float(claims["exp"]) - time.time() if "exp" in claims else SIGNED_IN_TTL_S
+    remembered[token] = (now + min(SIGNED_IN_TTL_S, left), user)
     return user
+
+
+def _user_named(engine, username: str) -> User | None:
+    with Session(engine, expire_on_commit=False) as session:
+        return people.get_user(session, username)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -73,7 +107,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 def require(*roles: str):
     """A dependency that lets only these roles through (403 for the others)."""
 
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         if user.role not in roles:
             raise HTTPException(
                 status_code=status.HTTP_403_FORBIDDEN,

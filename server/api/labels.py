@@ -9,7 +9,6 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from labels.layouts import LAYOUTS
-from labels.render import FORMATS, render
 from server.api.deps import Mover, SchemeDep, SessionDep
 from server.services import labelling
 from server.services.errors import Invalid
@@ -23,6 +22,10 @@ LayoutName = Literal[tuple(LAYOUTS)]  # type: ignore[valid-type]
 
 def _answer(labels, *, output: str, layout: str | None, dpi: int, rfid: bool,
             filename: str) -> Response:
+    # Rendering (reportlab, Pillow, the barcode makers) is imported on the first label asked
+    # for: a worker that never prints one saves their memory.
+    from labels.render import FORMATS, render
+
     fmt = FORMATS[output]
     options: dict = {}
     if output == "png" or output == "zpl":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from labels.identifiers import BOX, InvalidIdentifier, identify
@@ -13,6 +14,8 @@ from server.services.codes import CodeScheme
 from server.services.errors import Invalid, NotFound
 
 MAX_CODE_LENGTH = 300
+# Built once (the scan is the hottest path there is; see boxes.present).
+_BOX_BY_CODE = select(Box).where(Box.code == bindparam("code"))
 
 
 def resolve(session: Session, text: str, *, scheme: CodeScheme, clearance: str) -> ScanResult:
@@ -37,7 +40,7 @@ def resolve(session: Session, text: str, *, scheme: CodeScheme, clearance: str) 
             record=records.present(session, [record])[0],
         )
     if found.kind == BOX:
-        box = session.exec(select(Box).where(Box.code == found.code)).first()
+        box = session.exec(_BOX_BY_CODE, params={"code": found.code}).first()
         if box is None:
             raise NotFound(f"{found.code} is a box code, but no box is registered under it")
         return ScanResult(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from datetime import timedelta
 
 import jwt
 
+from server.api import deps
 from server.clock import now
+from server.services import people
 from tests.conftest import PASSWORD
 
 
@@ -37,6 +40,20 @@ def test_expired_or_forged_tokens_are_refused(client, auth, settings):
     forged = jwt.encode({"sub": "staff-default", "exp": now() + timedelta(minutes=5)},
                         "another-key-that-is-long-enough-000", algorithm="HS256")
     assert client.get("/api/boxes", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+
+def test_a_disabled_account_is_refused_once_its_sign_in_is_no_longer_remembered(
+        client, auth, session, monkeypatch):
+    monkeypatch.setattr(deps, "SIGNED_IN_TTL_S", 0.3)
+    headers = auth("staff")
+    assert client.get("/api/boxes", headers=headers).status_code == 200
+    person = people.get_user(session, "staff-default")
+    person.active = False
+    session.add(person)
+    session.commit()
+    time.sleep(0.4)
+    answer = client.get("/api/boxes", headers=headers)
+    assert answer.status_code == 401 and "disabled" in answer.json()["detail"]
 
 
 def test_admins_add_people_and_nobody_else_may(client, auth):
