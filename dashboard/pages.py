@@ -25,8 +25,19 @@ from labels.identifiers import InvalidIdentifier, identify
 from labels.typefaces import REGULAR_FONT
 from server.models.devices import Device
 from server.models.people import User
-from server.models.places import Location
-from server.services import alarms, boxes, climate, devices, locations, people, records, scan
+from server.models.places import LightRequest, Location
+from server.services import (
+    alarms,
+    boxes,
+    climate,
+    devices,
+    lights,
+    loans,
+    locations,
+    people,
+    records,
+    scan,
+)
 from server.services.errors import DomainError, Invalid, NotFound
 from server.services.live import feed
 
@@ -343,6 +354,27 @@ def qr_landing(code: str, page: AnyonePage) -> Response:
 @router.get("/boxes/{code}")
 def box_page(code: str, page: AnyonePage) -> Response:
     """One box: where it is, its path, its records and where it has been."""
+    return _box_page(page, code)
+
+
+@router.post("/boxes/{code}/light")
+def light_box(code: str, page: MoverPage) -> Response:
+    """Light the shelf where the box is, for whoever goes to pick it."""
+    link = page.request.app.state.broker_link
+    if link is None or not link.connected:
+        return _box_page(page, code, notice=page.t("box.light_unreachable"), status=503)
+    try:
+        sent = lights.for_box(page.session, code, LightRequest())
+    except NotFound as exc:
+        raise PageRefused("not_found", message=exc.message) from exc
+    except DomainError as exc:
+        return _box_page(page, code, notice=exc.message, status=409)
+    feed.publish("light", lights.news(sent))
+    return _box_page(page, code, notice=page.t("box.light_sent", path=sent.path,
+                                               seconds=sent.seconds))
+
+
+def _box_page(page: Page, code: str, *, notice: str | None = None, status: int = 200) -> Response:
     session = page.session
     try:
         box = boxes.by_code(session, code)
@@ -357,10 +389,15 @@ def box_page(code: str, page: AnyonePage) -> Response:
         session, clearance=page.user.clearance, box=box.code, limit=200
     )
     moves, moves_total = boxes.history(session, box.code, limit=100)
+    loan = loans.open_loan(session, box) if box.status == "on_loan" else None
+    can_light = (page.user.role in MOVERS and box.location_id is not None
+                 and page.request.app.state.broker_link is not None)
     return render(
-        page, "box.html", live=("box",), box=shown, trail=trail,
+        page, "box.html", status=status, live=("box",), box=shown, trail=trail,
         records=records.present(session, held.rows), records_total=held.total,
         moves=tallies.movement_lines(session, moves), moves_total=moves_total,
+        notice=notice, can_light=can_light,
+        loan=loans.present(session, [loan])[0] if loan else None,
     )
 
 

@@ -19,6 +19,7 @@ from server.api import (
     holdings,
     imports,
     labels,
+    loans,
     places,
     scan,
 )
@@ -107,7 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    holdings.record_router, devices.router, devices.alarm_router, admin.router,
                    labels.router):
         app.include_router(router)
-    for router in (copies.record_router, copies.router, imports.router, climate.router):
+    for router in (copies.record_router, copies.router, imports.router, climate.router,
+                   loans.router):
         app.include_router(router)
     from dashboard import pages  # the pages, /events and /static (only app.py imports dashboard)
 

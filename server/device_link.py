@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from devices.broker import Broker, start_embedded_broker
 from devices.codecs import mqtt_json
+from devices.events import LightCommand
 from devices.mqtt import MqttLink
 from devices.serial import ClimatePort, RfidReaderPort, ScannerPort, SerialDevice
 from server.ingest import Ingest
@@ -150,7 +151,7 @@ class TwinForwarder:
                     log.exception("could not publish %s news %r", change.kind, change.data)
 
     def _forward(self, change: Change) -> None:
-        if change.kind not in ("box", "alarm"):
+        if change.kind not in ("box", "alarm", "light"):
             return
         if not self.link.connected:
             log.debug("broker link down; %s news not published: %r", change.kind, change.data)
@@ -167,3 +168,7 @@ class TwinForwarder:
                 subject=data["subject"], message=data["message"], state=data["state"],
                 ts=datetime.fromisoformat(data["ts"]))
             self.link.publish(self.topics.alarm(data["id"]), payload)
+        elif change.kind == "light":
+            command = LightCommand(data["location"], data["on"], data["color"], data["seconds"])
+            self.link.publish(self.topics.light(data["location"]),
+                              mqtt_json.encode_light_command(command))

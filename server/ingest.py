@@ -438,6 +438,9 @@ class Ingest:
         if box_id in self._on_loan:
             return  # expected: it left on a loan
         box = session.get(Box, box_id)
+        if box.status == "on_loan":  # lent since the cache was read: still expected
+            self._on_loan.add(box_id)
+            return
         door = reader.room_path or reader.id
         alarm, new = alarms.raise_alarm(
             session, kind="unauthorized_removal", subject=box.code, severity="critical",

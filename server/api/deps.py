@@ -118,6 +118,26 @@ def require(*roles: str):
     return check
 
 
+async def broker_link_up(request: Request) -> None:
+    """Refuse (503) what needs devices when this server has no live broker link."""
+    link = request.app.state.broker_link
+    if link is None:
+        raise HTTPException(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="this server runs without devices (ARCHIVE_TWIN_DEVICES_ENABLED=false): "
+                   "no device can be reached",
+        )
+    if not link.connected:
+        raise HTTPException(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="the broker link is down, so no device can be reached; GET /healthz says "
+                   "when it is back",
+        )
+
+
+BrokerLinkUp = Depends(broker_link_up)
+
+
 ANYONE = ("admin", "archivist", "staff", "facilities", "borrower")
 Reader = Annotated[User, Depends(require(*ANYONE))]
 Archivist = Annotated[User, Depends(require("admin", "archivist"))]

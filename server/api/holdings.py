@@ -7,6 +7,7 @@ from pydantic import Field
 
 from server.api.deps import (
     Archivist,
+    BrokerLinkUp,
     Limit,
     Mover,
     Offset,
@@ -26,8 +27,10 @@ from server.models.holdings import (
     RecordPublic,
     RecordUpdate,
 )
-from server.services import boxes, records
+from server.models.places import LightRequest, LightSent
+from server.services import boxes, lights, records
 from server.services.history import present_movements
+from server.services.live import feed
 
 box_router = APIRouter(prefix="/api/boxes", tags=["boxes"])
 record_router = APIRouter(prefix="/api/records", tags=["records"])
@@ -74,6 +77,17 @@ def box_movements(code: str, session: SessionDep, user: Reader, limit: Limit = 5
     """Where the box went, when, by whom and why; newest first."""
     rows, total = boxes.history(session, code, limit=limit, offset=offset)
     return Page(items=present_movements(session, rows), total=total, limit=limit, offset=offset)
+
+
+@box_router.post("/{code}/light", response_model=LightSent,
+                 status_code=status.HTTP_202_ACCEPTED, dependencies=[BrokerLinkUp],
+                 responses={409: {"description": "the box is on no shelf now"},
+                            503: {"description": "no broker link: the light cannot be reached"}})
+def light_box(code: str, session: SessionDep, user: Mover, data: LightRequest | None = None):
+    """Light the shelf where the box is, to guide whoever picks it."""
+    sent = lights.for_box(session, code, data or LightRequest())
+    feed.publish("light", lights.news(sent))
+    return sent
 
 
 @record_router.post("", response_model=RecordPublic, status_code=status.HTTP_201_CREATED)

@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, status
 
-from server.api.deps import Archivist, Limit, Offset, Reader, SchemeDep, SessionDep
+from server.api.deps import (
+    Archivist,
+    BrokerLinkUp,
+    Limit,
+    Mover,
+    Offset,
+    Reader,
+    SchemeDep,
+    SessionDep,
+)
 from server.api.paging import Page
-from server.models.places import LocationCreate, LocationPublic, LocationUpdate
-from server.services import locations
+from server.models.places import (
+    LightRequest,
+    LightSent,
+    LocationCreate,
+    LocationPublic,
+    LocationUpdate,
+)
+from server.services import lights, locations
+from server.services.live import feed
 
 router = APIRouter(prefix="/api/locations", tags=["locations"])
 
@@ -53,3 +69,13 @@ def update(code: str, data: LocationUpdate, session: SessionDep, scheme: SchemeD
     place = locations.update_location(session, code, data, actor=user.username)
     session.commit()
     return locations.present(session, [place], scheme=scheme)[0]
+
+
+@router.post("/{code}/light", response_model=LightSent, status_code=status.HTTP_202_ACCEPTED,
+             dependencies=[BrokerLinkUp],
+             responses={503: {"description": "no broker link: the light cannot be reached"}})
+def light(code: str, session: SessionDep, user: Mover, data: LightRequest | None = None):
+    """Switch the shelf light at this place (published on `lights/{code}/set`)."""
+    sent = lights.for_location(session, code, data or LightRequest())
+    feed.publish("light", lights.news(sent))
+    return sent

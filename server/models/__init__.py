@@ -6,8 +6,9 @@ from server.models.climate import ClimateSample
 from server.models.copies import CopyCheck, ElectronicCopy
 from server.models.devices import Device, DeviceReject
 from server.models.holdings import Box, Movement, Record
+from server.models.loans import Loan
 from server.models.people import User
 from server.models.places import Location, Site
 
 __all__ = ["Alarm", "AuditEntry", "Box", "ClimateSample", "CopyCheck", "Device", "DeviceReject", "ElectronicCopy",
-           "Location", "Movement", "Record", "Site", "User"]
+           "Loan", "Location", "Movement", "Record", "Site", "User"]

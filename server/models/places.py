@@ -77,3 +77,27 @@ class LocationPublic(LocationBase):
     path: str
     parent: str | None
     boxes: int = Field(default=0, description="boxes here now")
+
+
+LightColor = Literal["green", "blue", "red", "yellow", "white"]
+
+
+class LightRequest(SQLModel):
+    """Switch the shelf light at a place, e.g. to guide a person picking a box."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    on: bool = True
+    color: LightColor = "green"
+    seconds: int = Field(default=60, ge=0, le=3600,
+                         description="switch off again after this long; 0: until told")
+
+
+class LightSent(SQLModel):
+    """The command the server published on `lights/{location}/set`."""
+
+    location: str
+    path: str
+    on: bool
+    color: str
+    seconds: int

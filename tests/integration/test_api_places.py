@@ -119,3 +119,11 @@ def test_the_space_calculator_says_what_still_fits(client, auth):
     wide = client.get(f"/api/locations/{codes['room']}/space", headers=admin,
                       params={"box_width_mm": 120}).json()
     assert wide["more_boxes_fit"] == 6 and wide["fill_pct"] == 17.8
+
+
+def test_a_light_cannot_be_switched_without_devices(client, auth):
+    headers = auth("staff")
+    codes = build_tree(client, auth("admin"))
+    answer = client.post(f"/api/locations/{codes['Slot 1']}/light", headers=headers)
+    assert answer.status_code == 503
+    assert "without devices" in answer.json()["detail"]

@@ -113,3 +113,17 @@ def test_the_scheduler_starts_with_the_app_only_when_jobs_are_on(settings):
         engine.dispose()
     off = on.model_copy(update={"jobs_enabled": False})
     assert _start_jobs(off, engine) is None
+
+
+def test_an_archivist_runs_the_check_over_http_and_others_may_not(client, auth, settings,
+                                                                   three_copies):
+    _, (_, tampered, _) = three_copies
+    store = CopyStore(settings.copies_path)
+    path = store.path_of(tampered["sha256"])
+    path.write_bytes(path.read_bytes()[:-1])
+    answer = client.post("/api/copies/verify", headers=auth("archivist"))
+    assert answer.status_code == 200
+    report = answer.json()
+    assert report["files"] == 3 and report["ok"] == 2 and report["mismatched"] == [tampered["id"]]
+    assert client.post("/api/copies/verify", headers=auth("staff")).status_code == 403
+    assert client.post("/api/copies/verify").status_code == 401

@@ -1,0 +1,38 @@
+"""Shelf lights: the command that lights a place, or the place a box is in.
+
+The service only says what to send; the device link publishes it on
+`lights/{location}/set` when the news reaches it (server/device_link.py).
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from server.models.places import LightRequest, LightSent, Location
+from server.services import boxes, locations
+from server.services.errors import Conflict
+
+
+def for_location(session: Session, code: str, request: LightRequest) -> LightSent:
+    """The command for the light at this location (NotFound when there is none)."""
+    return _command(locations.by_code(session, code), request)
+
+
+def for_box(session: Session, code: str, request: LightRequest) -> LightSent:
+    """The command for the light where this box is; Conflict when it is on no shelf now."""
+    box = boxes.by_code(session, code)
+    place = session.get(Location, box.location_id) if box.location_id else None
+    if place is None:
+        raise Conflict(f"box {box.code} is {box.status.replace('_', ' ')} and on no shelf: "
+                       "there is no light to switch")
+    return _command(place, request)
+
+
+def news(sent: LightSent) -> dict:
+    """What the live feed carries for the device link to publish."""
+    return sent.model_dump()
+
+
+def _command(place: Location, request: LightRequest) -> LightSent:
+    return LightSent(location=place.code, path=place.path, on=request.on, color=request.color,
+                     seconds=request.seconds if request.on else 0)

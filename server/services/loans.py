@@ -1,0 +1,149 @@
+"""Lending: a box goes out to a person until a due day, and comes back.
+
+While a box is on loan its status is `on_loan` and it is on no shelf; the door gate
+expects it to pass (ingest raises no unauthorized-removal alarm for it). Whoever lends
+must be allowed to move boxes; whoever borrows must hold the clearance for every record
+in the box.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from server.clock import now
+from server.models.holdings import CLASSIFICATIONS, Box, Movement, Record
+from server.models.loans import Loan, LoanCreate, LoanPublic
+from server.models.places import Location
+from server.services import audit, boxes, people
+from server.services.errors import Conflict, Invalid, NotFound
+from server.services.listing import page
+
+LENDABLE = frozenset({"on_shelf", "in_transit"})
+
+
+def open_loan(session: Session, box: Box) -> Loan | None:
+    """The loan the box is out on now, if any."""
+    return session.exec(
+        select(Loan).where(Loan.box_id == box.id, col(Loan.returned_at).is_(None))
+    ).first()
+
+
+def lend(session: Session, code: str, data: LoanCreate, *, actor: str) -> tuple[Box, Loan]:
+    """Lend a box: refuse one already out, missing or disposed, a stranger, a past due day."""
+    box = boxes.by_code(session, code, for_update=True)
+    current = open_loan(session, box)
+    if current is not None:
+        raise Conflict(f"box {box.code} is already on loan to {current.borrower}, "
+                       f"due back {current.due_on.isoformat()}")
+    if box.status not in LENDABLE:
+        raise Conflict(f"box {box.code} is {box.status.replace('_', ' ')}: it cannot be lent")
+    borrower = people.get_user(session, data.borrower.strip())
+    if borrower is None or not borrower.active:
+        raise Invalid(f"nobody signs in as {data.borrower.strip()!r}; lend to a registered "
+                      "person (archive-twin users add, or POST /api/users)", field="borrower")
+    if data.due_on < now().date():
+        raise Invalid(f"the due day {data.due_on.isoformat()} has passed; give a day from "
+                      "today on", field="due_on")
+    allowed = set(people.clearance_levels(borrower.clearance))
+    held = set(session.exec(
+        select(Record.classification).where(Record.box_id == box.id).distinct()
+    ).all())
+    above = sorted(held - allowed, key=CLASSIFICATIONS.index)
+    if above:
+        raise Invalid(f"box {box.code} holds {above[-1]} records; {borrower.username}'s "
+                      f"clearance is {borrower.clearance}", field="borrower")
+    before = boxes.snapshot(session, box)
+    at = now()
+    loan = Loan(box_id=box.id, borrower=borrower.username, purpose=data.purpose,
+                due_on=data.due_on, lent_at=at, lent_by=actor, taken_from_id=box.location_id)
+    session.add(loan)
+    session.add(Movement(box_id=box.id, from_id=box.location_id, to_id=None, at=at,
+                         by_user=actor, reason="loan"))
+    box.status = "on_loan"
+    box.location_id = None
+    session.flush()
+    audit.record(session, actor=actor, action="lend", entity="box", entity_id=box.code,
+                 before=before, after={**boxes.snapshot(session, box),
+                                       "borrower": loan.borrower,
+                                       "due_on": loan.due_on.isoformat()})
+    return box, loan
+
+
+def give_back(session: Session, code: str, *, to: str | None, actor: str) -> tuple[Box, Loan]:
+    """End the box's loan; shelve it at `to` at once, or leave it in transit for shelving."""
+    box = boxes.by_code(session, code, for_update=True)
+    loan = open_loan(session, box)
+    if loan is None:
+        raise Conflict(f"box {box.code} is not on loan")
+    before = boxes.snapshot(session, box)
+    loan.returned_at = now()
+    loan.returned_by = actor
+    box.status = "in_transit"
+    session.flush()
+    if to:
+        box, _ = boxes.move_box(session, box.code, to=to, reason="loan", user=actor)
+    audit.record(session, actor=actor, action="return", entity="box", entity_id=box.code,
+                 before=before, after={**boxes.snapshot(session, box), "loan": loan.id})
+    return box, loan
+
+
+def list_loans(session: Session, *, state: str | None = None, borrower: str | None = None,
+               box: str | None = None, limit: int = 50, offset: int = 0,
+               today: date | None = None) -> tuple[list[Loan], int]:
+    """Loans, newest first: state open, overdue or returned; by borrower or box."""
+    today = today or now().date()
+    query = select(Loan)
+    if state == "open":
+        query = query.where(col(Loan.returned_at).is_(None))
+    elif state == "overdue":
+        query = query.where(col(Loan.returned_at).is_(None), col(Loan.due_on) < today)
+    elif state == "returned":
+        query = query.where(col(Loan.returned_at).is_not(None))
+    elif state:
+        raise Invalid("state is open, overdue or returned", field="state")
+    if borrower:
+        query = query.where(Loan.borrower == borrower)
+    if box:
+        query = query.where(Loan.box_id == boxes.by_code(session, box).id)
+    return page(session, query.order_by(col(Loan.id).desc()), limit=limit, offset=offset)
+
+
+def by_id(session: Session, loan_id: int) -> Loan:
+    """One loan, or NotFound."""
+    loan = session.get(Loan, loan_id)
+    if loan is None:
+        raise NotFound(f"there is no loan {loan_id}")
+    return loan
+
+
+def present(session: Session, loans: Iterable[Loan], *, today: date | None = None) -> list[LoanPublic]:
+    """Loans as the API shows them, with box and location codes."""
+    loans = list(loans)
+    today = today or now().date()
+    box_ids = {loan.box_id for loan in loans}
+    place_ids = {loan.taken_from_id for loan in loans if loan.taken_from_id}
+    codes = dict(session.exec(select(Box.id, Box.code).where(col(Box.id).in_(box_ids))).all()) \
+        if box_ids else {}
+    places = dict(session.exec(
+        select(Location.id, Location.code).where(col(Location.id).in_(place_ids))
+    ).all()) if place_ids else {}
+    return [
+        LoanPublic(
+            id=loan.id, box=codes.get(loan.box_id, "?"), borrower=loan.borrower,
+            purpose=loan.purpose, due_on=loan.due_on,
+            overdue=loan.returned_at is None and loan.due_on < today,
+            lent_at=loan.lent_at, lent_by=loan.lent_by,
+            taken_from=places.get(loan.taken_from_id), returned_at=loan.returned_at,
+            returned_by=loan.returned_by,
+        )
+        for loan in loans
+    ]
+
+
+def box_news(box: Box, *, location: str | None, reason: str, by: str) -> dict:
+    """What the live feed (and the twin on MQTT) hears when a box goes out or comes back."""
+    return {"code": box.code, "location": location, "status": box.status, "reason": reason,
+            "by": by, "ts": now().isoformat()}
