@@ -75,6 +75,55 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_devices_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Register a device as POST /api/devices does."""
+    from pydantic import ValidationError
+
+    from server.models.devices import DeviceCreate
+    from server.services import devices
+    from server.services.errors import DomainError
+
+    antennas = {}
+    for pair in args.antenna or []:
+        number, sep, code = pair.partition("=")
+        if not sep:
+            print(f"error: --antenna takes NUMBER=LOCATION, e.g. 1=L00001042 (got {pair!r})",
+                  file=sys.stderr)
+            return 2
+        antennas[number.strip()] = code.strip()
+    try:
+        data = DeviceCreate(id=args.id, type=args.type, role=args.role, antennas=antennas,
+                            room=args.room, report_interval_s=args.interval)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        print(f"error: {'.'.join(map(str, problem['loc']))}: {problem['msg']}", file=sys.stderr)
+        return 2
+    try:
+        with session_scope(make_engine(settings.db_url)) as session:
+            devices.register(session, data, actor=args.actor)
+    except DomainError as exc:
+        field = f" ({exc.field})" if exc.field else ""
+        print(f"error{field}: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"device {args.id} registered as {args.type}{f' ({args.role})' if args.role else ''}")
+    return 0
+
+
+def cmd_devices_list(args: argparse.Namespace, settings: Settings) -> int:
+    """Registered devices, one line each."""
+    from server.services import devices
+
+    with Session(make_engine(settings.db_url)) as session:
+        rows, total = devices.list_devices(session, type=args.type, limit=500)
+        shown = devices.present(session, rows)
+    for d in shown:
+        where = d.room or ", ".join(f"{a}→{c}" for a, c in sorted(d.antennas.items())) or "-"
+        seen = d.last_seen_at.isoformat(timespec="seconds") if d.last_seen_at else "never"
+        print(f"{d.id:<24} {d.type:<8} {d.role or '-':<9} {d.state:<8} {seen:<26} {where}")
+    print(f"{total} devices" + (f" (first {len(shown)} shown)" if total > len(shown) else ""))
+    return 0
+
+
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     """Walk the audit chain; exit 1 at the first altered or removed entry."""
     from server.services import audit
@@ -447,6 +496,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full-name")
     p.add_argument("--password", help="default: read one line from standard input")
     p.set_defaults(run=cmd_users_add)
+
+    registry = verbs.add_parser("devices", help="the device registry").add_subparsers(
+        dest="devices_verb", required=True)
+    p = registry.add_parser("add", help="register a reader, scanner, sensor or light")
+    p.add_argument("id", help="the id the device uses in its topics, e.g. shelf-r1-u03")
+    p.add_argument("--type", required=True, choices=("reader", "scanner", "sensor", "light"))
+    p.add_argument("--role", choices=("shelf", "gate", "handheld"), help="readers only")
+    p.add_argument("--antenna", action="append", metavar="N=LOCATION",
+                   help="a shelf reader's antenna and the location it covers (repeat)")
+    p.add_argument("--room", help="room code (gate readers and climate sensors)")
+    p.add_argument("--interval", type=int, help="report interval in seconds")
+    p.add_argument("--actor", default="cli", help="who to name in the audit log")
+    p.set_defaults(run=cmd_devices_add)
+    p = registry.add_parser("list", help="registered devices and their state")
+    p.add_argument("--type", choices=("reader", "scanner", "sensor", "light"))
+    p.set_defaults(run=cmd_devices_list)
 
     audit = verbs.add_parser("audit", help="the audit log").add_subparsers(
         dest="audit_verb", required=True)

@@ -21,6 +21,7 @@ from server.models.holdings import (
     BoxMove,
     BoxPublic,
     BoxStatus,
+    BoxUpdate,
     Classification,
     MovementPublic,
     RecordCreate,
@@ -61,6 +62,15 @@ def list_boxes(session: SessionDep, scheme: SchemeDep, user: Reader,
 def read_box(code: str, session: SessionDep, scheme: SchemeDep, user: Reader):
     """One box: status, where it is, where it belongs."""
     return boxes.present(session, [boxes.by_code(session, code)], scheme=scheme)[0]
+
+
+@box_router.patch("/{code}", response_model=BoxPublic)
+def update_box(code: str, data: BoxUpdate, session: SessionDep, scheme: SchemeDep,
+               user: Archivist):
+    """Change a box's home location, size or width; the change is audited."""
+    box = boxes.update_box(session, code, data, actor=user.username)
+    session.commit()
+    return boxes.present(session, [box], scheme=scheme)[0]
 
 
 @box_router.post("/{code}/move", response_model=BoxPublic)

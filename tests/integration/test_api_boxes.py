@@ -97,3 +97,29 @@ def test_who_may_move_and_register(client, auth):
     )
     assert client.post(f"/api/boxes/{box}/move", json={"to": codes["Slot 1"]}).status_code == 401
     assert client.get(f"/api/boxes/{box}", headers=auth("borrower")).status_code == 200
+
+
+def test_an_archivist_changes_a_box_home_and_size_and_it_is_audited(client, auth):
+    admin, archivist = auth("admin"), auth("archivist")
+    codes = build_tree(client, admin)
+    code = client.post("/api/boxes", headers=admin, json={"home": codes["Slot 1"]}).json()["code"]
+    changed = client.patch(f"/api/boxes/{code}", headers=archivist,
+                           json={"home": codes["Slot 2"], "size": "A4-80mm", "width_mm": 80})
+    assert changed.status_code == 200, changed.text
+    box = changed.json()
+    assert box["home"] == codes["Slot 2"] and box["size"] == "A4-80mm" and box["width_mm"] == 80
+    unknown = client.patch(f"/api/boxes/{code}", headers=archivist, json={"home": "L09999999"})
+    assert unknown.status_code == 422 and unknown.json()["field"] == "home"
+    assert client.patch(f"/api/boxes/{code}", headers=archivist,
+                        json={"width_mm": 0}).status_code == 422
+    assert client.patch(f"/api/boxes/{code}", headers=archivist,
+                        json={"status": "disposed"}).status_code == 422
+    assert client.patch(f"/api/boxes/{code}", headers=auth("staff"),
+                        json={"size": "x"}).status_code == 403
+    assert client.patch("/api/boxes/B09999999", headers=archivist,
+                        json={"size": "x"}).status_code == 404
+    assert client.get(f"/api/boxes/{code}", headers=admin).json() == box  # refusals wrote nothing
+    log = client.get("/api/audit", headers=admin,
+                     params={"entity": "box", "entity_id": code}).json()["items"]
+    update = next(e for e in log if e["action"] == "update")
+    assert update["before"]["home"] == codes["Slot 1"] and update["after"]["home"] == codes["Slot 2"]

@@ -107,3 +107,35 @@ def test_health_and_openapi(client):
     for path in ("/api/scan/{code}", "/api/locations", "/api/boxes/{code}/move", "/api/records",
                  "/api/devices", "/api/devices/rejects", "/api/alarms", "/api/auth/token"):
         assert path in spec["paths"], path
+
+
+def test_devices_are_registered_and_listed_from_the_command_line(tmp_path):
+    from server.db import make_engine, session_scope
+    from server.models.places import LocationCreate
+    from server.services import locations
+    from server.services.codes import CodeScheme
+    from server.settings import Settings
+
+    env = {"ARCHIVE_TWIN_DATA_DIR": str(tmp_path)}
+    assert cli("init", env=env).returncode == 0
+    with session_scope(make_engine(Settings(data_dir=tmp_path).db_url)) as session:
+        room = locations.create_location(session, LocationCreate(name="一号库房", kind="room"),
+                                         scheme=CodeScheme(), actor="test").code
+    added = cli("devices", "add", "gate-1", "--type", "reader", "--role", "gate", "--room", room,
+                env=env)
+    assert added.returncode == 0, added.stderr
+    assert "device gate-1 registered as reader (gate)" in added.stdout
+    assert cli("devices", "add", "scan-7", "--type", "scanner", env=env).returncode == 0
+    again = cli("devices", "add", "gate-1", "--type", "reader", "--role", "gate", "--room", room,
+                env=env)
+    assert again.returncode == 2 and "already registered" in again.stderr
+    roomless = cli("devices", "add", "th-1", "--type", "sensor", env=env)
+    assert roomless.returncode == 2 and "(room)" in roomless.stderr
+    badly = cli("devices", "add", "shelf-1", "--type", "reader", "--role", "shelf",
+                "--antenna", "1:L00000001", env=env)
+    assert badly.returncode == 2 and "NUMBER=LOCATION" in badly.stderr
+    listed = cli("devices", "list", env=env)
+    assert listed.returncode == 0
+    lines = listed.stdout.splitlines()
+    assert lines[0].startswith("gate-1") and room in lines[0] and lines[1].startswith("scan-7")
+    assert lines[-1] == "2 devices"
