@@ -47,7 +47,10 @@ class BoxCreate(SQLModel):
 
 
 class BoxUpdate(SQLModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True,
+        json_schema_extra={"examples": [{"home": "L00001042", "size": "A4-60mm", "width_mm": 60}]},
+    )
     home: str | None = None
     size: str | None = Field(default=None, max_length=30)
     width_mm: int | None = Field(default=None, gt=0, le=2000)
@@ -127,7 +130,11 @@ class RecordCreate(RecordBase):
 
 
 class RecordUpdate(SQLModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True,
+        json_schema_extra={"examples": [{"title": "2024年度会计凭证 第1册", "classification": "internal",
+                                         "box": "B00000123"}]},
+    )
     title: str | None = Field(default=None, min_length=1, max_length=500)
     description: str | None = Field(default=None, max_length=20_000)
     fonds: str | None = Field(default=None, max_length=50)

@@ -62,7 +62,10 @@ class LocationCreate(LocationBase):
 
 
 class LocationUpdate(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "Shelf 4", "capacity": 6, "length_mm": 900}]},
+    )
     name: str | None = Field(default=None, min_length=1, max_length=100)
     capacity: int | None = Field(default=None, ge=0, le=10_000)
     length_mm: int | None = Field(default=None, ge=0, le=100_000)
@@ -85,7 +88,10 @@ LightColor = Literal["green", "blue", "red", "yellow", "white"]
 class LightRequest(SQLModel):
     """Switch the shelf light at a place, e.g. to guide a person picking a box."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"on": True, "color": "green", "seconds": 60}]},
+    )
 
     on: bool = True
     color: LightColor = "green"
