@@ -6,6 +6,7 @@ roll_layout() for a roll).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -99,11 +100,33 @@ LAYOUTS: dict[str, Layout] = {
 }
 
 
+# Stock beyond the named ones: any A4 grid ("a4-4x10") and any roll size ("80x50", in mm).
+GRID = re.compile(r"a4-(\d{1,2})x(\d{1,2})")
+ROLL = re.compile(r"(\d{2,3})x(\d{2,3})")
+GRID_LIMITS = (1, 10, 1, 30)  # columns 1-10, rows 1-30
+ROLL_LIMITS_MM = (20, 200)
+LAYOUT_HELP = (f"{', '.join(LAYOUTS)}, any A4 grid as a4-COLUMNSxROWS (up to 10x30), or a roll "
+               f"label as WIDTHxHEIGHT in mm ({ROLL_LIMITS_MM[0]}-{ROLL_LIMITS_MM[1]})")
+
+
 def layout_for(layout: str | Layout) -> Layout:
-    """The Layout for a registered name (or the Layout itself)."""
+    """The Layout for a name: a named stock, an A4 grid (a4-4x10) or a roll size (80x50)."""
     if isinstance(layout, Layout):
         return layout
-    try:
-        return LAYOUTS[layout]
-    except KeyError:
-        raise ValueError(f"unknown label layout {layout!r}; known: {', '.join(LAYOUTS)}") from None
+    name = layout.strip().lower()
+    if name in LAYOUTS:
+        return LAYOUTS[name]
+    if grid := GRID.fullmatch(name):
+        columns, rows = int(grid[1]), int(grid[2])
+        low_c, high_c, low_r, high_r = GRID_LIMITS
+        if not (low_c <= columns <= high_c and low_r <= rows <= high_r):
+            raise ValueError(f"an A4 grid has 1 to {high_c} columns and 1 to {high_r} rows, "
+                             f"not {columns}x{rows}")
+        return sheet_layout(columns, rows, name=name)
+    if roll := ROLL.fullmatch(name):
+        width, height = int(roll[1]), int(roll[2])
+        low, high = ROLL_LIMITS_MM
+        if not (low <= width <= high and low <= height <= high):
+            raise ValueError(f"a roll label is {low} to {high} mm each way, not {width}x{height}")
+        return roll_layout(width, height, name=name)
+    raise ValueError(f"unknown label layout {layout!r}; use {LAYOUT_HELP}")

@@ -527,7 +527,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("codes", nargs="*", help="box or location codes")
     p.add_argument("--range", metavar="FIRST-LAST", help="e.g. B00000001-B00000100")
     p.add_argument("--format", choices=["pdf", "zpl"], default="pdf")
-    p.add_argument("--layout", help="a4-3x8 (default for PDF), a4-2x7, a4-2x4, 100x50, 60x40")
+    p.add_argument("--layout", help="a4-3x8 (default for PDF), a4-2x7, a4-2x4, 100x50, 60x40, "
+                   "any A4 grid as a4-COLSxROWS, or a roll label as WIDTHxHEIGHT in mm")
     p.add_argument("--dpi", type=int, choices=[203, 300], default=203, help="ZPL resolution")
     p.add_argument("--no-rfid", action="store_true", help="ZPL without writing the tags")
     p.add_argument("--out", "-o", required=True, help="file to write")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from labels.layouts import LAYOUTS
+from labels.layouts import LAYOUT_HELP
 from server.api.deps import Mover, SchemeDep, SessionDep
 from server.services import labelling
 from server.services.errors import Invalid
@@ -17,7 +17,7 @@ router = APIRouter(tags=["labels"])
 
 SingleFormat = Literal["pdf", "png", "svg", "zpl"]
 BatchFormat = Literal["pdf", "zpl"]
-LayoutName = Literal[tuple(LAYOUTS)]  # type: ignore[valid-type]
+LayoutName = Annotated[str, StringConstraints(max_length=20)]
 
 
 def _answer(labels, *, output: str, layout: str | None, dpi: int, rfid: bool,
@@ -46,7 +46,8 @@ def _answer(labels, *, output: str, layout: str | None, dpi: int, rfid: bool,
 
 def _single(kind: str):
     def label(code: str, fmt: SingleFormat, session: SessionDep, scheme: SchemeDep, user: Mover,
-              layout: LayoutName | None = Query(None, description="label stock; default per format"),
+              layout: LayoutName | None = Query(
+                  None, description=f"label stock, default per format: {LAYOUT_HELP}"),
               dpi: int = Query(300, ge=72, le=1200, description="PNG and ZPL resolution"),
               rfid: bool = Query(True, description="ZPL: write the EPC to the tag and read it back")):
         labels = labelling.labels_for(session, [code], scheme=scheme, clearance=user.clearance)
@@ -76,7 +77,8 @@ class LabelBatch(BaseModel):
     codes: list[str] = Field(default_factory=list, examples=[["B00000001", "L00000042"]])
     range: LabelRange | None = None
     format: BatchFormat = "pdf"
-    layout: LayoutName | None = Field(default=None, description="default: a4-3x8 for PDF, 100x50 for ZPL")
+    layout: LayoutName | None = Field(
+        default=None, description=f"default: a4-3x8 for PDF, 100x50 for ZPL; {LAYOUT_HELP}")
     dpi: int = Field(default=203, description="ZPL: 203 or 300")
     rfid: bool = True
 

@@ -114,3 +114,21 @@ def test_labels_print_from_the_command_line(filled, database_url, tmp_path):
                          env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "name nothing registered" in bad.stderr
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_any_a4_grid_or_roll_size_can_be_asked_for(client, filled):
+    admin, box, codes = filled
+    sheet = client.post("/api/labels", headers=admin,
+                        json={"codes": [box, codes["Slot 1"]], "layout": "a4-4x10"})
+    assert sheet.status_code == 200 and sheet.content.startswith(b"%PDF")
+    roll = client.get(f"/api/boxes/{box}/label.png", headers=admin,
+                      params={"layout": "80x50", "dpi": 203})
+    assert roll.status_code == 200
+    width, height = Image.open(io.BytesIO(roll.content)).size
+    assert (round(width / 203 * 25.4), round(height / 203 * 25.4)) == (80, 50)
+    assert box in _decoded(roll.content)
+    for layout, words in (("a4-11x3", "1 to 10 columns"), ("300x50", "20 to 200 mm"),
+                          ("banana", "a4-COLUMNSxROWS")):
+        bad = client.post("/api/labels", headers=admin, json={"codes": [box], "layout": layout})
+        assert bad.status_code == 422 and bad.json()["field"] == "layout"
+        assert words in bad.json()["detail"]
