@@ -118,8 +118,12 @@ def require(*roles: str):
     return check
 
 
-async def broker_link_up(request: Request) -> None:
-    """Refuse (503) what needs devices when this server has no live broker link."""
+def require_broker_link(request: Request) -> None:
+    """Refuse (503) what needs devices when this server has no live broker link.
+
+    Called in the route's body, after sign-in and role are checked, so that those answer
+    401 and 403 whatever the state of the broker.
+    """
     link = request.app.state.broker_link
     if link is None:
         raise HTTPException(
@@ -133,9 +137,6 @@ async def broker_link_up(request: Request) -> None:
             detail="the broker link is down, so no device can be reached; GET /healthz says "
                    "when it is back",
         )
-
-
-BrokerLinkUp = Depends(broker_link_up)
 
 
 ANYONE = ("admin", "archivist", "staff", "facilities", "borrower")

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 from pydantic import Field
 
 from server.api.deps import (
     Archivist,
-    BrokerLinkUp,
     Limit,
     Mover,
     Offset,
     Reader,
     SchemeDep,
     SessionDep,
+    require_broker_link,
 )
 from server.api.paging import Page
 from server.models.holdings import (
@@ -90,11 +90,12 @@ def box_movements(code: str, session: SessionDep, user: Reader, limit: Limit = 5
 
 
 @box_router.post("/{code}/light", response_model=LightSent,
-                 status_code=status.HTTP_202_ACCEPTED, dependencies=[BrokerLinkUp],
-                 responses={409: {"description": "the box is on no shelf now"},
+                 status_code=status.HTTP_202_ACCEPTED,     responses={409: {"description": "the box is on no shelf now"},
                             503: {"description": "no broker link: the light cannot be reached"}})
-def light_box(code: str, session: SessionDep, user: Mover, data: LightRequest | None = None):
+def light_box(code: str, request: Request, session: SessionDep, user: Mover,
+              data: LightRequest | None = None):
     """Light the shelf where the box is, to guide whoever picks it."""
+    require_broker_link(request)
     sent = lights.for_box(session, code, data or LightRequest())
     feed.publish("light", lights.news(sent))
     return sent

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
 from server.api.deps import (
     Archivist,
-    BrokerLinkUp,
     Limit,
     Mover,
     Offset,
     Reader,
     SchemeDep,
     SessionDep,
+    require_broker_link,
 )
 from server.api.paging import Page
 from server.models.places import (
@@ -72,10 +72,11 @@ def update(code: str, data: LocationUpdate, session: SessionDep, scheme: SchemeD
 
 
 @router.post("/{code}/light", response_model=LightSent, status_code=status.HTTP_202_ACCEPTED,
-             dependencies=[BrokerLinkUp],
              responses={503: {"description": "no broker link: the light cannot be reached"}})
-def light(code: str, session: SessionDep, user: Mover, data: LightRequest | None = None):
+def light(code: str, request: Request, session: SessionDep, user: Mover,
+          data: LightRequest | None = None):
     """Switch the shelf light at this place (published on `lights/{code}/set`)."""
+    require_broker_link(request)
     sent = lights.for_location(session, code, data or LightRequest())
     feed.publish("light", lights.news(sent))
     return sent

@@ -127,3 +127,6 @@ def test_a_light_cannot_be_switched_without_devices(client, auth):
     answer = client.post(f"/api/locations/{codes['Slot 1']}/light", headers=headers)
     assert answer.status_code == 503
     assert "without devices" in answer.json()["detail"]
+    # who may not light a shelf is told so first, broker or not
+    borrower = client.post(f"/api/locations/{codes['Slot 1']}/light", headers=auth("borrower"))
+    assert borrower.status_code == 403
