@@ -130,11 +130,23 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
     with Session(make_engine(settings.db_url)) as session:
         checked, broken = audit.verify(session)
+        if broken is None and args.anchor:
+            try:
+                broken = audit.check_anchor(session, args.anchor)
+            except ValueError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+        newest = audit.head(session)
     if broken:
         print(f"audit log BROKEN at entry {broken.entry_id}: {broken.reason} "
               f"({checked} entries before it hold)")
         return 1
-    print(f"audit log intact: {checked} entries verified")
+    print(f"audit log intact: {checked} entries verified"
+          + (f", and it still holds the anchor {args.anchor.split(':')[0]}" if args.anchor else ""))
+    if newest:
+        print(f"head: {newest[0]}:{newest[1]}")
+        print("  keep this line outside the database and pass it as --anchor next time: "
+              "then cutting off the newest entries is found too")
     return 0
 
 
@@ -516,6 +528,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit = verbs.add_parser("audit", help="the audit log").add_subparsers(
         dest="audit_verb", required=True)
     p = audit.add_parser("verify", help="check the hash chain; exit 1 when broken")
+    p.add_argument("--anchor", metavar="ID:HASH",
+                   help="a head printed by an earlier run; the log must still hold it")
     p.set_defaults(run=cmd_audit_verify)
 
     labels = verbs.add_parser("labels", help="identifiers and labels").add_subparsers(

@@ -112,6 +112,33 @@ def verify(session: Session) -> tuple[int, ChainBreak | None]:
     return checked, None
 
 
+def head(session: Session) -> tuple[int, str] | None:
+    """The newest entry's id and hash: the anchor to keep elsewhere (see check_anchor)."""
+    row = session.exec(
+        select(AuditEntry.id, AuditEntry.hash).order_by(col(AuditEntry.id).desc()).limit(1)
+    ).first()
+    return (int(row[0]), row[1]) if row else None
+
+
+def check_anchor(session: Session, anchor: str) -> ChainBreak | None:
+    """Does the log still hold the entry an earlier head named ("ID:HASH")?
+
+    A hash chain cannot tell by itself that its newest entries were cut off; an anchor kept
+    outside the database (a printout, another system, the cron job's log) can.
+    """
+    entry_id, _, wanted = anchor.partition(":")
+    if not entry_id.isdigit() or len(wanted) != 64:
+        raise ValueError(f"an anchor is ID:SHA256 as `audit verify` prints it, not {anchor!r}")
+    entry = session.get(AuditEntry, int(entry_id))
+    if entry is None:
+        return ChainBreak(int(entry_id), f"entry {entry_id}, the anchor, is gone: the newest "
+                                         "entries were removed")
+    if entry.hash != wanted:
+        return ChainBreak(entry.id, f"entry {entry.id} no longer has the anchor's hash: the log "
+                                    "was rewritten from there on")
+    return None
+
+
 def history(session: Session, *, entity: str | None = None, entity_id: str | None = None,
             limit: int = 50, offset: int = 0) -> tuple[list[AuditEntry], int]:
     """Audit entries, newest first, optionally for one thing."""

@@ -13,8 +13,8 @@ from server.services import audit, locations
 from tests.conftest import SCHEME
 
 
-def _some_history(session: Session) -> None:
-    for n in range(5):
+def _some_history(session: Session, first: int = 0) -> None:
+    for n in range(first, first + 5):
         locations.create_location(session, LocationCreate(name=f"Room {n}", kind="room"),
                                   scheme=SCHEME, actor="alice")
     session.commit()
@@ -58,6 +58,27 @@ def test_the_command_line_reports_the_break(session, db, database_url):
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1
     assert "BROKEN at entry 4" in bad.stdout
+
+
+def test_an_anchor_kept_elsewhere_finds_the_newest_entries_cut_off(session, db, database_url):
+    _some_history(session)
+    env = {"ARCHIVE_TWIN_DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"}
+
+    def verify(*extra):
+        return subprocess.run([sys.executable, "-m", "server.cli", "audit", "verify", *extra],
+                              env=env, capture_output=True, text=True, timeout=60)
+
+    first = verify()
+    anchor = next(line for line in first.stdout.splitlines() if line.startswith("head: "))[6:]
+    assert anchor.startswith("5:")
+    _some_history(session, first=5)  # the log goes on
+    assert verify("--anchor", anchor).returncode == 0
+    with db.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log WHERE id >= 4"))
+    assert verify().returncode == 0  # the chain alone cannot see a cut at its end
+    cut = verify("--anchor", anchor)
+    assert cut.returncode == 1 and "BROKEN at entry 5" in cut.stdout and "removed" in cut.stdout
+    assert verify("--anchor", "5:nothex").returncode == 2
 
 
 def test_the_api_reports_the_chain(client, auth, db):
