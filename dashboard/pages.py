@@ -1,4 +1,4 @@
-"""The pages people use: sign-in, overview, find, shelve, alarms, devices, and the live stream."""
+"""The pages people use: sign-in, overview, find, shelve, loans, alarms, devices, live stream."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session, col, select
 from starlette.responses import StreamingResponse
 
@@ -23,7 +23,9 @@ from dashboard import i18n, room_map, sign_in, stream, tallies
 from dashboard.shelving import ShelveOutcome, shelve_scan
 from labels.identifiers import InvalidIdentifier, identify
 from labels.typefaces import REGULAR_FONT
+from server.clock import now
 from server.models.devices import Device
+from server.models.loans import LoanCreate
 from server.models.people import User
 from server.models.places import LightRequest, Location
 from server.services import (
@@ -152,7 +154,8 @@ def _record_url(reference_code: str) -> str:
 
 def _nav(page: Page) -> list[tuple[str, str, str]]:
     items = [("/", "nav.overview", WATCHERS), ("/find", "nav.find", ANYONE),
-             ("/shelve", "nav.shelve", MOVERS), ("/alarms", "nav.alarms", WATCHERS),
+             ("/shelve", "nav.shelve", MOVERS), ("/loans", "nav.loans", ANYONE),
+             ("/alarms", "nav.alarms", WATCHERS),
              ("/devices", "nav.devices", WATCHERS)]
     role = page.user.role if page.user else None
     return [(href, page.t(key), key) for href, key, roles in items if role in roles]
@@ -390,13 +393,16 @@ def _box_page(page: Page, code: str, *, notice: str | None = None, status: int =
     )
     moves, moves_total = boxes.history(session, box.code, limit=100)
     loan = loans.open_loan(session, box) if box.status == "on_loan" else None
+    can_lend = page.user.role in MOVERS and box.status in loans.LENDABLE
     can_light = (page.user.role in MOVERS and box.location_id is not None
                  and page.request.app.state.broker_link is not None)
     return render(
         page, "box.html", status=status, live=("box",), box=shown, trail=trail,
         records=records.present(session, held.rows), records_total=held.total,
         moves=tallies.movement_lines(session, moves), moves_total=moves_total,
-        notice=notice, can_light=can_light,
+        notice=notice, can_light=can_light, can_lend=can_lend,
+        can_return=page.user.role in MOVERS and loan is not None,
+        today=now().date().isoformat(),
         loan=loans.present(session, [loan])[0] if loan else None,
     )
 
@@ -488,6 +494,55 @@ def shelve_json(page: MoverPage, body: ShelveScan) -> JSONResponse:
 
 
 # ---------------------------------------------------------------- alarms and devices
+
+
+@router.get("/loans")
+def loans_page(page: AnyonePage, state: str = "open",
+               offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+    """Who has which box until when; a borrower sees their own loans."""
+    wanted = state if state in ("open", "overdue", "returned") else None
+    borrower = page.user.username if page.user.role == "borrower" else None
+    rows, total = loans.list_loans(page.session, state=wanted, borrower=borrower,
+                                   limit=PAGE_SIZE, offset=offset)
+    return render(page, "loans.html", loans=loans.present(page.session, rows), total=total,
+                  state=wanted or "all", offset=offset, page_size=PAGE_SIZE)
+
+
+@router.post("/boxes/{code}/loan")
+def lend_box(code: str, page: MoverPage, borrower: Annotated[str, Form(max_length=100)],
+             due_on: Annotated[str, Form(max_length=10)],
+             purpose: Annotated[str, Form(max_length=500)] = "") -> Response:
+    """Lend the box from its page: who takes it and until when."""
+    try:
+        data = LoanCreate(borrower=borrower.strip(), due_on=due_on, purpose=purpose.strip() or None)
+    except ValidationError:
+        return _box_page(page, code, notice=page.t("box.loan_bad_input"), status=422)
+    try:
+        box, loan = loans.lend(page.session, code, data, actor=page.user.username)
+    except NotFound as exc:
+        raise PageRefused("not_found", message=exc.message) from exc
+    except DomainError as exc:
+        page.session.rollback()
+        return _box_page(page, code, notice=exc.message, status=422 if exc.field else 409)
+    page.session.commit()
+    feed.publish("box", loans.box_news(box, location=None, reason="loan", by=page.user.username))
+    return _box_page(page, code, notice=page.t("box.lent", borrower=loan.borrower,
+                                               due=loan.due_on.isoformat()))
+
+
+@router.post("/boxes/{code}/return")
+def return_box(code: str, page: MoverPage) -> Response:
+    """Take the box back from its loan; it waits in transit until someone shelves it."""
+    try:
+        box, _ = loans.give_back(page.session, code, to=None, actor=page.user.username)
+    except NotFound as exc:
+        raise PageRefused("not_found", message=exc.message) from exc
+    except DomainError as exc:
+        page.session.rollback()
+        return _box_page(page, code, notice=exc.message, status=409)
+    page.session.commit()
+    feed.publish("box", loans.box_news(box, location=None, reason="loan", by=page.user.username))
+    return _box_page(page, code, notice=page.t("box.returned"))
 
 
 @router.get("/alarms")

@@ -129,3 +129,46 @@ def test_an_overdue_loan_is_listed_as_overdue(client, auth, session):
     session.commit()
     overdue = client.get("/api/loans", headers=staff, params={"state": "overdue"}).json()
     assert [x["box"] for x in overdue["items"]] == [box] and overdue["items"][0]["overdue"] is True
+
+
+def _sign_in_page(client, username: str) -> None:
+    client.cookies.clear()
+    signed = client.post("/signin", data={"username": username, "password": PASSWORD},
+                         headers={"Origin": "http://testserver"}, follow_redirects=False)
+    assert signed.status_code == 303
+
+
+def test_staff_lend_and_take_back_from_the_box_page_and_borrowers_see_their_loans(client, auth):
+    admin, staff = auth("admin"), auth("staff")
+    auth("borrower", "internal")
+    codes = build_tree(client, admin)
+    box = _shelved_box(client, admin, staff, codes["Slot 1"])
+    due = (now().date() + timedelta(days=10)).isoformat()
+    origin = {"Origin": "http://testserver"}
+
+    _sign_in_page(client, "staff-default")
+    assert 'id="lend-form"' in client.get(f"/boxes/{box}").text
+    nobody = client.post(f"/boxes/{box}/loan", headers=origin,
+                         data={"borrower": "nobody", "due_on": due})
+    assert nobody.status_code == 422 and "nobody signs in as" in nobody.text
+    garbled = client.post(f"/boxes/{box}/loan", headers=origin,
+                          data={"borrower": "borrower-internal", "due_on": "next week"})
+    assert garbled.status_code == 422 and "YYYY-MM-DD" in garbled.text
+    lent = client.post(f"/boxes/{box}/loan", headers=origin,
+                       data={"borrower": "borrower-internal", "due_on": due, "purpose": "审计核查"})
+    assert lent.status_code == 200 and f"Lent to borrower-internal, due back {due}" in lent.text
+    assert 'id="return-box"' in lent.text and 'id="lend-form"' not in lent.text
+    listed = client.get("/loans").text
+    assert box in listed and "borrower-internal" in listed and "审计核查" in listed
+
+    _sign_in_page(client, "borrower-internal")
+    mine = client.get("/loans?lang=zh")
+    assert box in mine.text and "借阅" in mine.text
+    assert client.post(f"/boxes/{box}/return", headers=origin).status_code == 403
+
+    _sign_in_page(client, "staff-default")
+    back = client.post(f"/boxes/{box}/return", headers=origin)
+    assert back.status_code == 200 and "Taken back" in back.text
+    assert client.get(f"/api/boxes/{box}", headers=staff).json()["status"] == "in_transit"
+    assert box not in client.get("/loans?state=open").text
+    assert box in client.get("/loans?state=returned").text
