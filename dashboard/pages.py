@@ -525,7 +525,7 @@ def lend_box(code: str, page: MoverPage, borrower: Annotated[str, Form(max_lengt
         page.session.rollback()
         return _box_page(page, code, notice=exc.message, status=422 if exc.field else 409)
     page.session.commit()
-    feed.publish("box", loans.box_news(box, location=None, reason="loan", by=page.user.username))
+    feed.publish("box", loans.news(page.session, box, by=page.user.username))
     return _box_page(page, code, notice=page.t("box.lent", borrower=loan.borrower,
                                                due=loan.due_on.isoformat()))
 
@@ -541,7 +541,7 @@ def return_box(code: str, page: MoverPage) -> Response:
         page.session.rollback()
         return _box_page(page, code, notice=exc.message, status=409)
     page.session.commit()
-    feed.publish("box", loans.box_news(box, location=None, reason="loan", by=page.user.username))
+    feed.publish("box", loans.news(page.session, box, by=page.user.username))
     return _box_page(page, code, notice=page.t("box.returned"))
 
 

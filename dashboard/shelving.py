@@ -76,10 +76,8 @@ def shelve_scan(
     if movement is None:
         return ShelveOutcome(found.code, "already", target=box_place, target_path=target_path,
                              box=box.code)
-    feed.publish("box", {
-        "code": box.code, "location": box_place, "path": target_path, "status": box.status,
-        "reason": "scan", "by": user, "ts": movement.at.isoformat(),
-    })
+    feed.publish("box", boxes.news(box, location=box_place, path=target_path, at=movement.at,
+                                   reason="scan", by=user))
     log.info("%s shelved %s at %s", user, box.code, box_place)
     return ShelveOutcome(found.code, "moved", target=box_place, target_path=target_path,
                          box=box.code)

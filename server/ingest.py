@@ -601,8 +601,7 @@ class Ingest:
     # -- telling the world ---------------------------------------------------------
 
     def _box_news(self, batch: _Batch, box: Box, location: str | None, ts: datetime) -> None:
-        batch.news.append(("box", {"code": box.code, "location": location, "status": box.status,
-                                   "ts": as_utc(ts).isoformat()}))
+        batch.news.append(("box", boxes.news(box, location=location, at=ts)))
 
     def _alarm_news(self, batch: _Batch, alarm: Alarm) -> None:
         batch.news.append(("alarm", alarms.news(alarm)))

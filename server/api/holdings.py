@@ -90,7 +90,8 @@ def box_movements(code: str, session: SessionDep, user: Reader, limit: Limit = 5
 
 
 @box_router.post("/{code}/light", response_model=LightSent,
-                 status_code=status.HTTP_202_ACCEPTED,     responses={409: {"description": "the box is on no shelf now"},
+                 status_code=status.HTTP_202_ACCEPTED,
+                 responses={409: {"description": "the box is on no shelf now"},
                             503: {"description": "no broker link: the light cannot be reached"}})
 def light_box(code: str, request: Request, session: SessionDep, user: Mover,
               data: LightRequest | None = None):

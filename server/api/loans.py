@@ -21,7 +21,7 @@ def lend(code: str, data: LoanCreate, session: SessionDep, user: Mover):
     """Lend a box to a person until a due day; the door gate then lets it pass."""
     box, loan = loans.lend(session, code, data, actor=user.username)
     session.commit()
-    feed.publish("box", loans.box_news(box, location=None, reason="loan", by=user.username))
+    feed.publish("box", loans.news(session, box, by=user.username))
     return loans.present(session, [loan])[0]
 
 
@@ -29,11 +29,10 @@ def lend(code: str, data: LoanCreate, session: SessionDep, user: Mover):
              responses={409: {"description": "the box is not on loan, or `to` is full"}})
 def give_back(code: str, session: SessionDep, user: Mover, data: LoanReturn | None = None):
     """Take a lent box back; with `to` it is shelved there at once, else it waits in transit."""
-    to = data.to if data else None
-    box, loan = loans.give_back(session, code, to=to, actor=user.username)
+    box, loan = loans.give_back(session, code, to=data.to if data else None,
+                                actor=user.username)
     session.commit()
-    feed.publish("box", loans.box_news(box, location=to.strip().upper() if to else None,
-                                       reason="loan", by=user.username))
+    feed.publish("box", loans.news(session, box, by=user.username))
     return loans.present(session, [loan])[0]
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import bindparam, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from server.clock import now
+from server.clock import as_utc, now
 from server.models.holdings import Box, BoxCreate, BoxPublic, BoxUpdate, Movement, Record
 from server.models.places import Location
 from server.services import audit, locations
@@ -212,6 +213,14 @@ def present(session: Session, boxes: Iterable[Box], *, scheme: CodeScheme) -> li
             )
         )
     return result
+
+
+def news(box: Box, *, location: str | None, at: datetime, path: str | None = None,
+         reason: str | None = None, by: str | None = None) -> dict:
+    """What the live feed carries when a box moved or changed status (the device link
+    publishes it as the box's retained twin state; pages reload what shows the box)."""
+    return {"code": box.code, "location": location, "path": path, "status": box.status,
+            "reason": reason, "by": by, "ts": as_utc(at).isoformat()}
 
 
 def snapshot(session: Session, box: Box) -> dict:

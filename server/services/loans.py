@@ -143,7 +143,8 @@ def present(session: Session, loans: Iterable[Loan], *, today: date | None = Non
     ]
 
 
-def box_news(box: Box, *, location: str | None, reason: str, by: str) -> dict:
-    """What the live feed (and the twin on MQTT) hears when a box goes out or comes back."""
-    return {"code": box.code, "location": location, "status": box.status, "reason": reason,
-            "by": by, "ts": now().isoformat()}
+def news(session: Session, box: Box, *, by: str) -> dict:
+    """The feed's news of a box that went out on loan or came back (boxes.news)."""
+    place = session.get(Location, box.location_id) if box.location_id else None
+    return boxes.news(box, location=place.code if place else None,
+                      path=place.path if place else None, at=now(), reason="loan", by=by)
