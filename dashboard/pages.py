@@ -41,7 +41,6 @@ from server.services import (
     scan,
 )
 from server.services.errors import DomainError, Invalid, NotFound
-from server.services.live import feed
 
 log = logging.getLogger(__name__)
 
@@ -372,7 +371,7 @@ def light_box(code: str, page: MoverPage) -> Response:
         raise PageRefused("not_found", message=exc.message) from exc
     except DomainError as exc:
         return _box_page(page, code, notice=exc.message, status=409)
-    feed.publish("light", lights.news(sent))
+    page.session.commit()  # the command leaves through the outbox
     return _box_page(page, code, notice=page.t("box.light_sent", path=sent.path,
                                                seconds=sent.seconds))
 
@@ -518,14 +517,13 @@ def lend_box(code: str, page: MoverPage, borrower: Annotated[str, Form(max_lengt
     except ValidationError:
         return _box_page(page, code, notice=page.t("box.loan_bad_input"), status=422)
     try:
-        box, loan = loans.lend(page.session, code, data, actor=page.user.username)
+        _, loan = loans.lend(page.session, code, data, actor=page.user.username)
     except NotFound as exc:
         raise PageRefused("not_found", message=exc.message) from exc
     except DomainError as exc:
         page.session.rollback()
         return _box_page(page, code, notice=exc.message, status=422 if exc.field else 409)
     page.session.commit()
-    feed.publish("box", loans.news(page.session, box, by=page.user.username))
     return _box_page(page, code, notice=page.t("box.lent", borrower=loan.borrower,
                                                due=loan.due_on.isoformat()))
 
@@ -534,14 +532,13 @@ def lend_box(code: str, page: MoverPage, borrower: Annotated[str, Form(max_lengt
 def return_box(code: str, page: MoverPage) -> Response:
     """Take the box back from its loan; it waits in transit until someone shelves it."""
     try:
-        box, _ = loans.give_back(page.session, code, to=None, actor=page.user.username)
+        loans.give_back(page.session, code, to=None, actor=page.user.username)
     except NotFound as exc:
         raise PageRefused("not_found", message=exc.message) from exc
     except DomainError as exc:
         page.session.rollback()
         return _box_page(page, code, notice=exc.message, status=409)
     page.session.commit()
-    feed.publish("box", loans.news(page.session, box, by=page.user.username))
     return _box_page(page, code, notice=page.t("box.returned"))
 
 
@@ -559,18 +556,13 @@ def alarms_page(page: WatcherPage, state: str = "active",
 def clear_alarm(alarm_id: int, page: WatcherPage, back: Annotated[str, Form()] = "/alarms"):
     """A person clears an alarm; every open page hears of it."""
     try:
-        alarm = alarms.clear(page.session, alarm_id, actor=page.user.username)
+        alarms.clear(page.session, alarm_id, actor=page.user.username)
     except NotFound as exc:
         raise PageRefused("not_found", message=exc.message) from exc
     except DomainError:
         page.session.rollback()  # already cleared by someone else: nothing to do
         return RedirectResponse(sign_in.safe_next(back), status_code=303)
     page.session.commit()
-    feed.publish("alarm", {
-        "id": alarm.id, "kind": alarm.kind, "severity": alarm.severity, "subject": alarm.subject,
-        "message": alarm.message, "state": alarm.state,
-        "ts": (alarm.cleared_at or datetime.now(UTC)).isoformat(),
-    })
     return RedirectResponse(sign_in.safe_next(back), status_code=303)
 
 
@@ -596,7 +588,7 @@ def events(request: Request) -> Response:
         if _viewer(request, session) is None:
             return JSONResponse({"detail": "sign in first"}, status_code=401)
     return StreamingResponse(
-        stream.changes(request), media_type="text/event-stream",
+        stream.changes(request, request.app.state.feed), media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 

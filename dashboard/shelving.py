@@ -10,7 +10,6 @@ from sqlmodel import Session
 from server.services import boxes, scan
 from server.services.codes import CodeScheme
 from server.services.errors import Conflict, DomainError, Invalid, NotFound
-from server.services.live import feed
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +75,6 @@ def shelve_scan(
     if movement is None:
         return ShelveOutcome(found.code, "already", target=box_place, target_path=target_path,
                              box=box.code)
-    feed.publish("box", boxes.news(box, location=box_place, path=target_path, at=movement.at,
-                                   reason="scan", by=user))
     log.info("%s shelved %s at %s", user, box.code, box_place)
     return ShelveOutcome(found.code, "moved", target=box_place, target_path=target_path,
                          box=box.code)

@@ -1,10 +1,13 @@
-"""Server-sent events: the live feed of the twin, streamed to every open page."""
+"""Server-sent events: the live news of the twin, streamed to every open page.
+
+Each message carries the news's position in the outbox as its `id:`; a browser that lost
+the connection sends it back as `Last-Event-ID` and gets everything it missed, in order.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-import queue
 import time
 from collections.abc import AsyncIterator
 
@@ -12,14 +15,14 @@ import anyio
 from anyio import to_thread
 from fastapi import Request
 
-from server.services.live import Change, feed
+from server.services.live import Change, Feed
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 15.0
-POLL_S = 1.0  # how long one wait on the queue lasts; also how soon a gone client is noticed
+POLL_S = 1.0  # how long one wait for news lasts; also how soon a gone client is noticed
 RETRY_MS = 3000
-# Waiting on the feed holds a thread; give watchers their own pool so pages never starve
+# Waiting for news holds a thread; give watchers their own pool so pages never starve
 # the threads that sync routes run in.
 WATCHER_THREADS = anyio.CapacityLimiter(64)
 
@@ -31,21 +34,37 @@ def frame(change: Change) -> str:
     return f"id: {change.id}\nevent: {change.kind}\ndata: {body}\n\n"
 
 
-async def changes(request: Request) -> AsyncIterator[str]:
-    """Stream changes until the client goes away; a comment line every 15 s keeps proxies open."""
-    with feed.watch() as q:
+def resume_from(request: Request, feed: Feed) -> int:
+    """Where a stream starts: after `Last-Event-ID` (or `?since=`), else from now on."""
+    given = request.headers.get("last-event-id") or request.query_params.get("since")
+    if given is not None:
+        try:
+            position = int(given.strip())
+        except ValueError:
+            position = -1
+        if position >= 0:
+            return position
+    return feed.committed()
+
+
+async def changes(request: Request, feed: Feed) -> AsyncIterator[str]:
+    """Stream news until the client goes away; a comment line every 15 s keeps proxies open."""
+    position = await to_thread.run_sync(resume_from, request, feed)
+    with feed.watching():
         yield f"retry: {RETRY_MS}\n: watching\n\n"
         last_sent = time.monotonic()
         while True:
             if await request.is_disconnected():
                 break
-            try:
-                change = await to_thread.run_sync(q.get, True, POLL_S, limiter=WATCHER_THREADS)
-            except queue.Empty:
+            fresh = await to_thread.run_sync(feed.since, position, POLL_S,
+                                             limiter=WATCHER_THREADS)
+            if not fresh:
                 if time.monotonic() - last_sent >= HEARTBEAT_S:
                     yield ": heartbeat\n\n"
                     last_sent = time.monotonic()
                 continue
-            yield frame(change)
+            for change in fresh:
+                yield frame(change)
+                position = change.id
             last_sent = time.monotonic()
     log.debug("live watcher left")

@@ -6,6 +6,12 @@ handed to `on_reject` and counted. The session is persistent (fixed client id,
 MQTT v5 session expiry or 3.1.1 clean_session=False) so QoS 1 messages published
 while the link is down arrive when it comes back; subscriptions are renewed on
 every connect; the link's availability is a retained status plus a last will.
+
+With `acknowledge="by_handler"` a QoS 1 message is acknowledged (PUBACK) only when the
+handler calls the `Ack` it was given, i.e. once its effect is committed: the broker keeps
+and redelivers whatever was not acknowledged when the process died. On MQTT v5 the link
+asks the broker for a window of `receive_maximum` unacknowledged messages (brokers default
+to about 20, which would cap ingest at one window per commit).
 """
 
 from __future__ import annotations
@@ -26,13 +32,14 @@ from paho.mqtt.properties import Properties
 
 from devices.codecs import mqtt_json
 from devices.codecs.errors import CodecError
-from devices.events import RAW_KEEP, DeviceStatus, Event, Reject
+from devices.events import RAW_KEEP, DeviceStatus, Reject
 
 logger = logging.getLogger(__name__)
 
 Protocol = Literal["auto", "5", "3.1.1"]
-EventHandler = Callable[[Event], None]
-RejectHandler = Callable[[Reject], None]
+Acknowledge = Literal["on_receipt", "by_handler"]
+EventHandler = Callable[..., None]  # (event) or, acknowledging by handler, (event, ack)
+RejectHandler = Callable[..., None]  # (reject) or (reject, ack)
 
 # How long a v5 CONNECT may go unanswered before we assume a 3.1.1-only broker
 # (amqtt neither answers nor refuses a v5 CONNECT).
@@ -95,6 +102,28 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class Ack:
+    """Acknowledge one received message to the broker (call once its effect is kept)."""
+
+    __slots__ = ("_generation", "_link", "_mid", "_qos")
+
+    def __init__(self, link: MqttLink, mid: int, qos: int, generation: int) -> None:
+        self._link, self._mid, self._qos, self._generation = link, mid, qos, generation
+
+    def __call__(self) -> None:
+        """Send the PUBACK, unless the connection it came on is gone."""
+        if self._qos == 0:
+            return
+        client = self._link._client
+        # After a reconnect the broker resends what we did not acknowledge, under the same
+        # packet id; an acknowledgement from the old connection could then acknowledge
+        # another message that reuses the id. The resent copy is acknowledged instead (and
+        # dropped as a duplicate).
+        if client is None or self._generation != self._link._generation:
+            return
+        client.ack(self._mid, self._qos)
+
+
 class MqttLink:
     """A paho client speaking the archive's contract topics, with a persistent session."""
 
@@ -112,6 +141,8 @@ class MqttLink:
         protocol: Protocol = "auto",
         session_expiry_s: int = 7 * 24 * 3600,
         keepalive_s: int = 30,
+        acknowledge: Acknowledge = "on_receipt",
+        receive_maximum: int = 4000,
     ) -> None:
         if not client_id:
             raise ValueError("a persistent session needs a fixed, non-empty client_id")
@@ -127,6 +158,9 @@ class MqttLink:
         self.protocol: Protocol = protocol
         self.session_expiry_s = session_expiry_s
         self.keepalive_s = keepalive_s
+        self.acknowledge: Acknowledge = acknowledge
+        self.receive_maximum = receive_maximum
+        self._generation = 0  # one more on every connect; see Ack
         self.counters = LinkCounters()
         self.filters: tuple[str, ...] = ()
         if subscribe:
@@ -199,6 +233,8 @@ class MqttLink:
         if v5:
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = self.session_expiry_s
+            if self.acknowledge == "by_handler":
+                props.ReceiveMaximum = self.receive_maximum
             client.connect_async(
                 self.address.host,
                 self.address.port,
@@ -285,9 +321,11 @@ class MqttLink:
     # -- paho plumbing ---------------------------------------------------------------
 
     def _make_client(self, v5: bool) -> paho.Client:
+        manual = self.acknowledge == "by_handler"
         if v5:
             client = paho.Client(
-                paho.CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=paho.MQTTv5
+                paho.CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=paho.MQTTv5,
+                manual_ack=manual,
             )
         else:
             client = paho.Client(
@@ -295,6 +333,7 @@ class MqttLink:
                 client_id=self.client_id,
                 protocol=paho.MQTTv311,
                 clean_session=False,
+                manual_ack=manual,
             )
         # Our callbacks already catch everything; this is the second line of defence.
         client.suppress_exceptions = True
@@ -333,6 +372,7 @@ class MqttLink:
                 logger.warning("MQTT connect refused by %s: %s", self.url, reason_code)
                 return
             self.counters.connects += 1
+            self._generation += 1
             if self.filters:
                 # Resubscribe on every connect: a broker that lost our session lost these too.
                 client.subscribe([(f, 1) for f in self.filters])
@@ -380,6 +420,9 @@ class MqttLink:
         self.counters.received += 1
         topic = "?"
         payload = b""
+        ack = None
+        if self.acknowledge == "by_handler":
+            ack = Ack(self, message.mid, message.qos, self._generation)
         try:
             topic = message.topic
             payload = message.payload
@@ -388,30 +431,45 @@ class MqttLink:
                 # clients' subscriptions to a reconnecting session.
                 self.counters.ignored += 1
                 logger.debug("ignored unsolicited message on %s", topic)
+                if ack is not None:
+                    ack()
                 return
             event = mqtt_json.decode(topic, payload, root=self.root)
         except CodecError as exc:
-            self._reject(topic, exc.device_id, payload, exc.reason)
+            self._reject(topic, exc.device_id, payload, exc.reason, ack)
             return
         except Exception as exc:
-            self._reject(topic, None, payload, f"could not decode: {exc!r}")
+            self._reject(topic, None, payload, f"could not decode: {exc!r}", ack)
             return
         try:
             if self.on_event is not None:
-                self.on_event(event)
+                if ack is None:
+                    self.on_event(event)
+                else:
+                    self.on_event(event, ack)
+            elif ack is not None:
+                ack()
             self.counters.events += 1
         except Exception as exc:
             logger.exception("event handler failed for %s", topic)
             device_id = getattr(event, "device_id", None)
-            self._reject(topic, device_id, payload, f"handler failed: {exc!r}")
+            self._reject(topic, device_id, payload, f"handler failed: {exc!r}", ack)
 
-    def _reject(self, topic: str, device_id: str | None, payload: bytes, reason: str) -> None:
+    def _reject(self, topic: str, device_id: str | None, payload: bytes, reason: str,
+                ack: Ack | None = None) -> None:
         self.counters.rejects += 1
         raw = bytes(payload[:RAW_KEEP])
         logger.warning("rejected MQTT message on %s (%s): %r", topic, reason, raw[:64])
         if self.on_reject is None:
+            if ack is not None:
+                ack()
             return
         try:
-            self.on_reject(Reject(topic, device_id, raw, reason, _now()))
+            reject = Reject(topic, device_id, raw, reason, _now())
+            if ack is None:
+                self.on_reject(reject)
+            else:
+                self.on_reject(reject, ack)
         except Exception:
+            # Not acknowledged: the broker offers it again after a reconnect.
             logger.exception("reject handler failed for %s", topic)

@@ -24,8 +24,10 @@ from server.api import (
     scan,
 )
 from server.db import make_engine
+from server.leader import Duty, Leadership
 from server.services.codes import CodeScheme
 from server.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from server.services.live import Feed
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,16 +51,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        app.state.feed.start()
         if settings.devices_enabled:
             from server.device_link import start_device_link
 
             app.state.broker_link = start_device_link(settings, app.state.engine, app.state.scheme)
-        scheduler = _start_jobs(settings, app.state.engine)
+        leadership = _lead(settings, app)
         yield
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+        if leadership is not None:
+            leadership.stop()
         if app.state.broker_link is not None:
             app.state.broker_link.stop()
+        app.state.feed.stop()
         app.state.engine.dispose()
 
     app = FastAPI(
@@ -75,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         base_url=settings.base_url,
     )
     app.state.broker_link = None
+    app.state.feed = Feed(app.state.engine)
     app.state.signed_in = {}  # token -> (until, user); see server.api.deps.current_user
 
     @app.exception_handler(DomainError)
@@ -117,15 +122,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _start_jobs(settings: Settings, engine):
-    """Start the scheduled jobs (fixity, ...) when devices and jobs are enabled."""
-    if not (settings.devices_enabled and settings.jobs_enabled):
+def _lead(settings: Settings, app: FastAPI) -> Leadership | None:
+    """Try to lead the workers: the leader publishes the outbox to MQTT and runs the jobs."""
+    if not settings.devices_enabled:
         return None
-    from server.jobs import build_scheduler
+    from server.jobs import Jobs
+    from server.publisher import TwinPublisher
 
-    scheduler = build_scheduler(settings, engine)
-    scheduler.start()
-    return scheduler
+    engine = app.state.engine
+    publisher = TwinPublisher(engine, app.state.broker_link.link, root=settings.mqtt_topic_root)
+    duties = [Duty("the twin publisher", publisher.start, publisher.stop)]
+    if settings.jobs_enabled:
+        jobs = Jobs(settings, engine)
+        duties.append(Duty("the scheduled jobs", jobs.start, jobs.stop))
+    leadership = Leadership(engine, duties)
+    leadership.start()
+    app.state.leadership = leadership
+    return leadership
 
 
 def app_from_env() -> FastAPI:

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import socket
-import threading
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import Engine
 
 from devices.broker import Broker, start_embedded_broker
-from devices.codecs import mqtt_json
-from devices.events import LightCommand
 from devices.mqtt import MqttLink
 from devices.serial import ClimatePort, RfidReaderPort, ScannerPort, SerialDevice
 from server.ingest import Ingest
 from server.services.codes import CodeScheme
-from server.services.live import Change, Feed, feed
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,7 +45,6 @@ class DeviceLink:
     link: MqttLink
     broker: Broker | None = None
     ports: list[SerialDevice] = field(default_factory=list)
-    forwarder: TwinForwarder | None = None
 
     @property
     def connected(self) -> bool:
@@ -64,15 +57,15 @@ class DeviceLink:
         return self.link.url
 
     def stop(self) -> None:
-        """Stop ports, the MQTT link, ingest (after it applied what it holds), the broker."""
+        """Stop ports, ingest (after it applied and acknowledged what it holds), the link."""
         for port in self.ports:
             port.stop()
-        # The link first: what it has not acknowledged stays in the broker's session for next
-        # time; what it has is in ingest's queue, which stop() applies before it ends.
+        # Apply and acknowledge what is queued while the link can still acknowledge it; what
+        # arrives after that is applied but not acknowledged: the broker keeps it in our
+        # session, hands it over again next time, and it is dropped as a duplicate then.
+        self.ingest.drain()
         self.link.stop()
         self.ingest.stop()
-        if self.forwarder is not None:
-            self.forwarder.stop()
         if self.broker is not None:
             self.broker.stop()
 
@@ -86,7 +79,8 @@ def start_device_link(settings: Settings, engine: Engine, scheme: CodeScheme) ->
         url = broker.url
         log.info("no ARCHIVE_TWIN_MQTT_URL: devices publish to the embedded broker at %s", url)
     ingest = Ingest(engine, scheme=scheme, root=settings.mqtt_topic_root,
-                    server_ids=frozenset({settings.mqtt_client_id}))
+                    server_ids=frozenset({settings.mqtt_client_id}),
+                    clock_ahead_s=settings.device_clock_ahead_s)
     client_id = settings.mqtt_client_id
     if settings.mqtt_shared_group:
         # members of a shared subscription each need their own session
@@ -94,9 +88,9 @@ def start_device_link(settings: Settings, engine: Engine, scheme: CodeScheme) ->
     link = MqttLink(
         url, client_id=client_id, root=settings.mqtt_topic_root, on_event=ingest.submit,
         on_reject=ingest.submit, shared_group=settings.mqtt_shared_group,
-        status_device_id=settings.mqtt_client_id,
+        status_device_id=settings.mqtt_client_id, acknowledge="by_handler",
+        receive_maximum=settings.mqtt_receive_maximum,
     )
-    ingest.publish = lambda topic, payload, retain: link.publish(topic, payload, retain=retain)
     ingest.start()
     try:
         link.start()
@@ -105,70 +99,10 @@ def start_device_link(settings: Settings, engine: Engine, scheme: CodeScheme) ->
         if broker is not None:
             broker.stop()
         raise
-    forwarder = TwinForwarder(link, feed, root=settings.mqtt_topic_root)
-    forwarder.start()
     ports = []
     for spec in settings.serial_devices:
         kind, device_id, port = parse_serial_spec(spec)
         device = SERIAL_KINDS[kind](port, device_id, on_event=ingest.submit, on_reject=ingest.submit)
         device.start()
         ports.append(device)
-    return DeviceLink(ingest=ingest, link=link, broker=broker, ports=ports, forwarder=forwarder)
-
-
-class TwinForwarder:
-    """Publishes the twin's news on MQTT: retained box state and alarms, whoever caused them."""
-
-    def __init__(self, link: MqttLink, live: Feed, *, root: str) -> None:
-        self.link = link
-        self.live = live
-        self.topics = mqtt_json.topics(root)
-        self._stop = threading.Event()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="twin-forwarder", daemon=True)
-
-    def start(self) -> None:
-        """Start forwarding (returns once it is watching the feed)."""
-        self._thread.start()
-        self._ready.wait(5)
-
-    def stop(self) -> None:
-        """Stop forwarding."""
-        self._stop.set()
-        self._thread.join(5)
-
-    def _run(self) -> None:
-        with self.live.watch() as changes:
-            self._ready.set()
-            while not self._stop.is_set():
-                try:
-                    change = changes.get(timeout=0.2)
-                except queue.Empty:
-                    continue
-                try:
-                    self._forward(change)
-                except Exception:  # a bad change is logged; forwarding goes on
-                    log.exception("could not publish %s news %r", change.kind, change.data)
-
-    def _forward(self, change: Change) -> None:
-        if change.kind not in ("box", "alarm", "light"):
-            return
-        if not self.link.connected:
-            log.debug("broker link down; %s news not published: %r", change.kind, change.data)
-            return
-        data = change.data
-        if change.kind == "box":
-            payload = mqtt_json.encode_box_twin(
-                code=data["code"], location=data["location"], status=data["status"],
-                ts=datetime.fromisoformat(data["ts"]))
-            self.link.publish(self.topics.box_twin(data["code"]), payload, retain=True)
-        elif change.kind == "alarm":
-            payload = mqtt_json.encode_alarm(
-                id=data["id"], kind=data["kind"], severity=data["severity"],
-                subject=data["subject"], message=data["message"], state=data["state"],
-                ts=datetime.fromisoformat(data["ts"]))
-            self.link.publish(self.topics.alarm(data["id"]), payload)
-        elif change.kind == "light":
-            command = LightCommand(data["location"], data["on"], data["color"], data["seconds"])
-            self.link.publish(self.topics.light(data["location"]),
-                              mqtt_json.encode_light_command(command))
+    return DeviceLink(ingest=ingest, link=link, broker=broker, ports=ports)

@@ -1,23 +1,26 @@
 """The one bridge from device events to the twin: batches, drops duplicates, commits.
 
-Transports (MQTT, serial) call `submit()` from their own threads. One ingest thread takes
-what has queued up, applies it in one transaction, commits, and only then publishes the
-twin's changes (retained box state, alarms, scan results) and tells watching pages.
-A batch that fails is retried item by item, so one bad item never costs the others; an item
-that still fails is kept as a reject with the reason. Nothing stops ingestion.
+Transports (MQTT, serial) call `submit(item, ack)` from their own threads. One ingest thread
+takes what has queued up and applies it in one transaction: the messages' keys (device, seq,
+ts) go into the database in that same transaction, so a redelivery is a duplicate whichever
+worker gets it and however often the server restarted; the twin's changes write their news
+to the outbox (server/services/news.py) in it too. Only after the commit is each message
+acknowledged to the broker, so a crash loses nothing that was acknowledged.
+A batch that fails is rolled back whole and retried item by item, so one bad item never
+costs the others; an item that still fails is kept as a reject with its reason and bytes.
+Nothing stops ingestion.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, bindparam, update
 from sqlmodel import Session, col, select
@@ -26,21 +29,20 @@ from devices.codecs import mqtt_json
 from devices.events import ClimateReading, DeviceStatus, Reject, Scan, TagReads
 from labels.identifiers import BOX, InvalidIdentifier, identify
 from server.clock import as_utc, now
-from server.models.alarms import Alarm
 from server.models.devices import Device
 from server.models.holdings import Box
 from server.models.places import Location
-from server.services import alarms, boxes, climate, devices, handheld, locations
+from server.services import alarms, boxes, climate, devices, handheld, locations, news
 from server.services.codes import CodeScheme
-from server.services.live import Feed, feed
 from server.services.placement import Placement
 
 log = logging.getLogger(__name__)
 
 Item = TagReads | Scan | ClimateReading | DeviceStatus | Reject
-Publish = Callable[[str, bytes, bool], None]
+Ack = Callable[[], None]
+Entry = tuple[Item, Ack | None]
 
-SEEN_KEYS = 200_000  # (device, seq, ts) remembered to drop redeliveries
+SEEN_KEYS = 200_000  # bound on the EPCs remembered as naming no box
 REGISTRY_TTL_S = 5.0
 BOXES_TTL_S = 30.0
 LAST_SEEN_FLUSH_S = 5.0
@@ -67,6 +69,7 @@ class IngestCounters:
     reads: int = 0
     reads_applied: int = 0
     duplicates: int = 0
+    from_the_future: int = 0
     rejects: int = 0
     moves: int = 0
     batches: int = 0
@@ -75,10 +78,8 @@ class IngestCounters:
 
 @dataclass(slots=True)
 class _Batch:
-    """What one batch changed, to publish once it is committed."""
+    """What one batch is changing, gathered to write once per batch."""
 
-    outgoing: list[tuple[str, bytes, bool]] = field(default_factory=list)
-    news: list[tuple[str, dict]] = field(default_factory=list)
     touched: dict[str, tuple[datetime, int | None]] = field(default_factory=dict)
     said_status: set[str] = field(default_factory=set)
     heard: set[int] = field(default_factory=set)
@@ -95,19 +96,17 @@ class Ingest:
         *,
         scheme: CodeScheme,
         root: str = mqtt_json.DEFAULT_ROOT,
-        publish: Publish | None = None,
-        live: Feed = feed,
         placement: Placement | None = None,
         batch_max: int = 2000,
         linger_s: float = 0.02,
         status_ttl_s: float = 1.0,
         server_ids: frozenset[str] = frozenset(),
+        clock_ahead_s: float = 300.0,
     ) -> None:
         self.engine = engine
         self.scheme = scheme
         self.topics = mqtt_json.topics(root)
-        self.publish = publish
-        self.live = live
+        self.clock_ahead = timedelta(seconds=clock_ahead_s)
         self.placement = placement or Placement()
         self.batch_max = batch_max
         self.linger_s = linger_s
@@ -115,12 +114,11 @@ class Ingest:
         self.server_ids = server_ids  # our own status topic comes back to us: not a device
         self.counters = IngestCounters()
         self.targets = handheld.ScanTargets()
-        self._queue: queue.Queue[Item] = queue.Queue()
+        self._queue: queue.Queue[Entry] = queue.Queue()
         self._in_flight = 0
         self._idle = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._seen: OrderedDict[tuple, None] = OrderedDict()
         self._registry: dict[str, Reader] = {}
         # location id → the deepest antenna location it lies in (a slot on a covered shelf),
         # and antenna location → every location inside it
@@ -141,9 +139,9 @@ class Ingest:
 
     # -- the outside ---------------------------------------------------------------
 
-    def submit(self, item: Item) -> None:
-        """Queue an event or reject from any thread."""
-        self._queue.put(item)
+    def submit(self, item: Item, ack: Ack | None = None) -> None:
+        """Queue an event or reject from any thread; `ack` is called once it is committed."""
+        self._queue.put((item, ack))
 
     def start(self) -> None:
         """Start the ingest thread."""
@@ -193,7 +191,7 @@ class Ingest:
             except Exception:  # the next flush tries again
                 log.exception("could not write last-seen times")
 
-    def _take(self) -> list[Item]:
+    def _take(self) -> list[Entry]:
         try:
             first = self._queue.get(timeout=0.2)
         except queue.Empty:
@@ -209,55 +207,79 @@ class Ingest:
                 time.sleep(0.002)
         return items
 
-    def _apply_safely(self, items: list[Item]) -> None:
+    def _apply_safely(self, entries: list[Entry]) -> None:
         try:
-            self._apply(items)
-            return
+            self._apply([item for item, _ in entries])
         except Exception:
-            log.exception("a batch of %d items failed; applying them one by one", len(items))
+            log.exception("a batch of %d items failed; applying them one by one", len(entries))
             self.counters.failed_batches += 1
             # the caches may hold what was rolled back
             self._boxes_at = self._registry_at = self._status_at = -1e9
-        for item in items:
+        else:
+            _acknowledge(entries)
+            return
+        for item, ack in entries:
             try:
                 self._apply([item])
             except Exception as exc:
                 log.exception("an item failed on its own: %r", item)
-                self._keep_failure(item, f"could not be applied: {type(exc).__name__}: {exc}")
+                if not self._keep_failure(item, f"could not be applied: {type(exc).__name__}: "
+                                                f"{exc}"):
+                    continue  # not acknowledged: the broker offers it again after a restart
+            _acknowledge([(item, ack)])
 
-    def _keep_failure(self, item: Item, reason: str) -> None:
+    def _keep_failure(self, item: Item, reason: str) -> bool:
+        """Keep an item that cannot be applied as a reject; False if even that failed."""
         try:
             with Session(self.engine) as session:
                 topic, raw = _wire(item, self.topics)
-                devices.keep_reject(session, topic=topic, reason=reason, raw=raw,
-                                    device=getattr(item, "device_id", None))
+                device = getattr(item, "device_id", None)
+                devices.keep_reject(session, topic=_printable(topic), reason=_printable(reason),
+                                    raw=raw, device=_printable(device) if device else None)
+                news.tell(session, news.DeviceRejected(device=device and _printable(device),
+                                                       reason=_printable(reason)))
                 session.commit()
             self.counters.rejects += 1
+            return True
         except Exception:
             log.exception("could not even keep the failure of %r", item)
+            return False
 
     # -- one batch -----------------------------------------------------------------
 
-    def _apply(self, items: Iterable[Item]) -> None:
+    def _apply(self, items: list[Item]) -> None:
         batch = _Batch()
         with Session(self.engine, expire_on_commit=False) as session:
             self._refresh_caches(session)
+            fresh = self._first_taken(session, items)
             counts: Counter[str] = Counter()
             for item in items:
                 if isinstance(item, Reject):
                     devices.keep_reject(session, topic=item.source, reason=item.reason, raw=item.raw,
                                         device=item.device_id, ts=item.ts)
                     self.counters.rejects += 1
-                    batch.news.append(("reject", {"device": item.device_id, "reason": item.reason}))
+                    news.tell(session, news.DeviceRejected(device=item.device_id,
+                                                           reason=item.reason))
                     continue
                 if isinstance(item, DeviceStatus) and item.device_id in self.server_ids:
                     continue
                 self.counters.messages += 1
-                if self._is_duplicate(item):
+                key = _key(item)
+                if key is not None and fresh is not None:
+                    if key not in fresh:  # taken in before, or earlier in this batch
+                        self.counters.duplicates += 1
+                        continue
+                    fresh.discard(key)
+                if item.ts > self._latest_allowed:
+                    self.counters.from_the_future += 1
+                    self._reject(session, item,
+                                 f"ts {mqtt_json.format_ts(item.ts)} is more than "
+                                 f"{self.clock_ahead.total_seconds():.0f} s ahead of the server "
+                                 f"clock ({mqtt_json.format_ts(now())}): set the device's clock")
                     continue
                 reader = self._reader(session, item.device_id)
                 if reader is None:
-                    self._reject(session, batch, item,
+                    self._reject(session, item,
                                  f"unknown device {item.device_id!r}: register it first "
                                  "(POST /api/devices)")
                     continue
@@ -278,33 +300,30 @@ class Ingest:
             self._touch_devices(session, batch, counts)
             session.commit()
         self.counters.batches += 1
-        self._announce(batch)
 
-    def _is_duplicate(self, item) -> bool:
-        seq = getattr(item, "seq", None)
-        if seq is None:
-            return False
-        key = (item.device_id, seq, item.ts)
-        if key in self._seen:
-            self.counters.duplicates += 1
-            return True
-        self._seen[key] = None
-        if len(self._seen) > SEEN_KEYS:
-            self._seen.popitem(last=False)
-        return False
+    @property
+    def _latest_allowed(self) -> datetime:
+        return now() + self.clock_ahead
 
-    def _reject(self, session: Session, batch: _Batch, item: Item, reason: str) -> None:
+    def _first_taken(self, session: Session, items: list[Item]) -> set | None:
+        """The keys of the batch's messages not taken in before (None: nothing to check)."""
+        keys = [k for k in map(_key, items) if k is not None]
+        if not keys:
+            return None
+        return devices.first_taken(session, keys, at=now())
+
+    def _reject(self, session: Session, item: Item, reason: str) -> None:
         topic, raw = _wire(item, self.topics)
         device = getattr(item, "device_id", None)
         devices.keep_reject(session, topic=topic, reason=reason, raw=raw, device=device)
         self.counters.rejects += 1
-        batch.news.append(("reject", {"device": device, "reason": reason}))
+        news.tell(session, news.DeviceRejected(device=device, reason=reason))
 
     # -- what each kind of event means --------------------------------------------
 
     def _tag_reads(self, session: Session, batch: _Batch, reader: Reader, event: TagReads) -> None:
         if reader.type != "reader":
-            self._reject(session, batch, event, f"{reader.id} is a {reader.type}, not a reader")
+            self._reject(session, event, f"{reader.id} is a {reader.type}, not a reader")
             return
         self.counters.reads += len(event.reads)
         unknown: list[str] = []
@@ -352,10 +371,10 @@ class Ingest:
                 batch.latest = at
         if unknown:
             shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
-            self._reject(session, batch, event,
+            self._reject(session, event,
                          f"{len(unknown)} unknown EPC(s), no registered box: {shown}")
         if stray_antennas:
-            self._reject(session, batch, event,
+            self._reject(session, event,
                          f"antenna(s) {sorted(stray_antennas)} of {reader.id} are not mapped to "
                          "a location")
 
@@ -411,20 +430,17 @@ class Ingest:
                 if self._verdict(box_id, box.location_id, at) is None:
                     continue
             place = session.get(Location, target)
-            last_ts, device = self._last_seen.get(box_id, (now(), None))
+            _, device = self._last_seen.get(box_id, (now(), None))
             moved_box, movement = boxes.move_box(session, box.code, to=place.code, reason="rfid",
                                                  device=device, check_capacity=False)
             cached[0], cached[1] = moved_box.location_id, moved_box.status
             if movement is None:
                 continue
             self.counters.moves += 1
-            self._box_news(batch, moved_box, place.code, last_ts)
             if place.capacity is not None and locations.occupancy(session, place.id) > place.capacity:
-                alarm, new = alarms.raise_alarm(
+                alarms.raise_alarm(
                     session, kind="over_capacity", subject=place.code, severity="warning",
                     message=f"{place.path} holds more boxes than its capacity of {place.capacity}")
-                if new:
-                    self._alarm_news(batch, alarm)
 
     def _verdict(self, box_id: int, location_id: int | None, at: float) -> int | None:
         current = self._holder.get(location_id, location_id) if location_id is not None else None
@@ -442,64 +458,51 @@ class Ingest:
             self._on_loan.add(box_id)
             return
         door = reader.room_path or reader.id
-        alarm, new = alarms.raise_alarm(
+        alarms.raise_alarm(
             session, kind="unauthorized_removal", subject=box.code, severity="critical",
             message=f"box {box.code} passed the door of {door} without a loan ({reader.id})")
-        if new:
-            self._alarm_news(batch, alarm)
 
     def _found(self, session: Session, batch: _Batch, box_id: int, reader: Reader) -> None:
         box = session.get(Box, box_id)
         box.status = "on_shelf" if box.location_id else "in_transit"
         self._boxes[box_id][1] = box.status
         self._missing.discard(box_id)
-        cleared = alarms.clear_condition(session, kind="box_missing", subject=box.code)
-        if cleared:
-            self._alarm_news(batch, cleared)
-        here = session.get(Location, box.location_id) if box.location_id else None
-        self._box_news(batch, box, here.code if here else None, now())
+        alarms.clear_condition(session, kind="box_missing", subject=box.code)
+        boxes.tell_changed(session, box, reason="found", by=reader.id)
 
     def _scan(self, session: Session, batch: _Batch, reader: Reader, event: Scan) -> None:
         if reader.type not in ("scanner", "reader"):
-            self._reject(session, batch, event, f"{reader.id} is a {reader.type}, not a scanner")
+            self._reject(session, event, f"{reader.id} is a {reader.type}, not a scanner")
             return
         with session.begin_nested():  # a refused scan must not undo the rest of the batch
             outcome = handheld.handle_scan(session, self.targets, device=reader.id, code=event.code,
                                            operator=event.operator, scheme=self.scheme)
-        if outcome.action == "shelved":
+        if outcome.action == "shelved" and outcome.box:
             box = boxes.by_code(session, outcome.box)
             self._boxes[box.id] = [box.location_id, box.status]
-            self._box_news(batch, box, outcome.location, event.ts)
-        result = {"code": outcome.code, "ok": outcome.ok, "action": outcome.action,
-                  "message": outcome.message, "box": outcome.box, "location": outcome.location,
-                  "ts": mqtt_json.format_ts(event.ts)}
-        batch.outgoing.append((f"{self.topics.root}/scanners/{reader.id}/results",
-                               _json(result), False))
-        batch.news.append(("scan", {"device": reader.id, **result}))
+        news.tell(session, news.ScanAnswered(
+            device=reader.id, code=outcome.code, ok=outcome.ok, action=outcome.action,
+            message=outcome.message, box=outcome.box, location=outcome.location, ts=event.ts))
 
     def _climate(self, session: Session, batch: _Batch, reader: Reader,
                  event: ClimateReading) -> None:
         if reader.type != "sensor":
-            self._reject(session, batch, event, f"{reader.id} is a {reader.type}, not a sensor")
+            self._reject(session, event, f"{reader.id} is a {reader.type}, not a sensor")
             return
         why = climate.impossible(event.temperature_c, event.humidity_pct)
         if why:
-            self._reject(session, batch, event, f"physically impossible reading: {why}")
+            self._reject(session, event, f"physically impossible reading: {why}")
             return
         batch.samples.append((reader.id, reader.room_id, event.ts, event.temperature_c,
                               event.humidity_pct))
-        batch.news.append(("climate", {"sensor": reader.id, "room": reader.room_path,
-                                       "temperature_c": event.temperature_c,
-                                       "humidity_pct": event.humidity_pct,
-                                       "ts": mqtt_json.format_ts(event.ts)}))
+        news.tell(session, news.ClimateMeasured(
+            sensor=reader.id, room=reader.room_path, temperature_c=event.temperature_c,
+            humidity_pct=event.humidity_pct, ts=event.ts))
 
     def _status(self, session: Session, batch: _Batch, reader: Reader, event: DeviceStatus) -> None:
         device = session.get(Device, reader.id)
         batch.said_status.add(reader.id)
-        changed = devices.mark_state(session, device, event.state, at=event.ts)
-        if changed is not None:
-            self._alarm_news(batch, changed)
-        batch.news.append(("device", {"id": reader.id, "state": event.state}))
+        devices.mark_state(session, device, event.state, at=event.ts)
 
     # -- bookkeeping ---------------------------------------------------------------
 
@@ -515,10 +518,7 @@ class Ingest:
                 device.last_seq = seq
             if device.state != "online" and device_id not in batch.said_status:
                 # hearing from a device is proof it is online
-                changed = devices.mark_state(session, device, "online", at=ts)
-                if changed is not None:
-                    self._alarm_news(batch, changed)
-                batch.news.append(("device", {"id": device_id, "state": "online"}))
+                devices.mark_state(session, device, "online", at=ts)
 
     def _flush_last_seen(self, *, force: bool = False) -> bool:
         if not self._last_seen or (
@@ -598,29 +598,28 @@ class Ingest:
             reader = self._registry.get(device_id)
         return reader
 
-    # -- telling the world ---------------------------------------------------------
 
-    def _box_news(self, batch: _Batch, box: Box, location: str | None, ts: datetime) -> None:
-        batch.news.append(("box", boxes.news(box, location=location, at=ts)))
-
-    def _alarm_news(self, batch: _Batch, alarm: Alarm) -> None:
-        batch.news.append(("alarm", alarms.news(alarm)))
-
-    def _announce(self, batch: _Batch) -> None:
-        # Box and alarm news reach MQTT through the feed (server/device_link.py forwards them),
-        # so that alarms raised by jobs or cleared by people are published the same way.
-        if self.publish is not None:
-            for topic, payload, retain in batch.outgoing:
-                try:
-                    self.publish(topic, payload, retain)
-                except Exception:  # the broker link queues or reconnects; never stop ingest
-                    log.exception("could not publish to %s", topic)
-        for kind, data in batch.news:
-            self.live.publish(kind, data)
+def _key(item: Item) -> tuple[str, int, datetime] | None:
+    """What makes a device message a duplicate of another: (device, seq, ts)."""
+    seq = getattr(item, "seq", None)
+    if seq is None or isinstance(item, Reject):
+        return None
+    return item.device_id, seq, as_utc(item.ts)  # type: ignore[return-value]
 
 
-def _json(doc: dict) -> bytes:
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+def _acknowledge(entries: Iterable[Entry]) -> None:
+    """Tell the broker these messages are kept (in the order they came)."""
+    for _, ack in entries:
+        if ack is not None:
+            try:
+                ack()
+            except Exception:  # the broker resends it after a reconnect: a duplicate, dropped
+                log.exception("could not acknowledge a message")
+
+
+def _printable(text: str) -> str:
+    """Text the database can store: lone surrogates and NULs shown as escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def _wire(item: Item, topics: mqtt_json.Topics) -> tuple[str, bytes]:

@@ -44,8 +44,7 @@ def mark_silent_devices(settings: Settings, engine: Engine) -> None:
     from server.services import twin
 
     with session_scope(engine) as session:
-        raised = twin.mark_silent_devices(session, at=now())
-    _announce(raised)
+        twin.mark_silent_devices(session, at=now())
 
 
 def mark_missing_boxes(settings: Settings, engine: Engine) -> None:
@@ -53,18 +52,21 @@ def mark_missing_boxes(settings: Settings, engine: Engine) -> None:
     from server.services import twin
 
     with session_scope(engine) as session:
-        raised = twin.mark_missing_boxes(
+        twin.mark_missing_boxes(
             session, older_than=timedelta(seconds=settings.missing_after_s), at=now())
-    _announce(raised)
 
 
-def _announce(raised: list) -> None:
-    """Tell watching pages (and through them MQTT) about alarms a job raised, once committed."""
-    from server.services import alarms
-    from server.services.live import feed
+def forget_old_news(settings: Settings, engine: Engine) -> None:
+    """Delivered news past its keeping time, and message keys past the duplicate window."""
+    from server.services import devices, news
 
-    for alarm in raised:
-        feed.publish("alarm", alarms.news(alarm))
+    at = now()
+    with session_scope(engine) as session:
+        gone = news.prune(session, before=at - timedelta(hours=settings.news_keep_hours))
+        keys = devices.forget_messages(session, before=at - timedelta(
+            seconds=settings.duplicate_window_s))
+    if gone or keys:
+        log.info("forgot %d delivered news and %d message keys", gone, keys)
 
 
 JOBS: tuple[Job, ...] = (
@@ -73,6 +75,7 @@ JOBS: tuple[Job, ...] = (
     Job("silent-devices", mark_silent_devices, lambda s: {"trigger": "interval", "seconds": 15}),
     Job("missing-boxes", mark_missing_boxes,
         lambda s: {"trigger": "interval", "seconds": max(10, s.missing_after_s // 10)}),
+    Job("forget-old-news", forget_old_news, lambda s: {"trigger": "interval", "minutes": 10}),
 )
 
 
@@ -94,3 +97,23 @@ def build_scheduler(settings: Settings, engine: Engine) -> BackgroundScheduler:
                           max_instances=1, coalesce=True, replace_existing=True,
                           **job.trigger(settings))
     return scheduler
+
+
+class Jobs:
+    """The scheduled jobs of the leader: a fresh scheduler each time it starts leading."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings, self.engine = settings, engine
+        self._scheduler: BackgroundScheduler | None = None
+
+    def start(self) -> None:
+        """Schedule and start every job."""
+        if self._scheduler is None:
+            self._scheduler = build_scheduler(self.settings, self.engine)
+            self._scheduler.start()
+
+    def stop(self) -> None:
+        """Stop scheduling (a job running now finishes on its own)."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None

@@ -53,6 +53,23 @@ class Settings(BaseSettings):
     jobs_enabled: bool = Field(
         default=True, description="run the scheduled jobs (fixity, ...) when devices are enabled"
     )
+    duplicate_window_s: int = Field(
+        default=24 * 3600, gt=0,
+        description="a device message whose (device, seq, ts) was taken in this recently is a "
+        "duplicate",
+    )
+    device_clock_ahead_s: float = Field(
+        default=300, ge=0,
+        description="a device ts more than this far ahead of the server clock is rejected",
+    )
+    news_keep_hours: float = Field(
+        default=24, gt=0, description="delivered news is kept this long for pages that resume",
+    )
+    mqtt_receive_maximum: int = Field(
+        default=4000, ge=1, le=65535,
+        description="how many device messages the broker may hand us before we acknowledge "
+        "(MQTT v5 Receive Maximum)",
+    )
     fixity_interval_hours: float = Field(
         default=24.0, gt=0, description="how often stored copies are re-hashed"
     )

@@ -60,6 +60,10 @@ class Topics:
         """Topic a scanner publishes its scans on."""
         return f"{self.root}/scanners/{_segment(device_id, 'scanner id')}/scans"
 
+    def scan_results(self, device_id: str) -> str:
+        """Topic the server answers a scanner's scans on (what each scan did)."""
+        return f"{self.root}/scanners/{_segment(device_id, 'scanner id')}/results"
+
     def climate(self, sensor_id: str) -> str:
         """Topic a climate sensor publishes on."""
         return f"{self.root}/sensors/{_segment(sensor_id, 'sensor id')}/climate"
@@ -405,6 +409,13 @@ def encode_alarm(
             "ts": format_ts(ts),
         }
     )
+
+
+def encode_scan_result(*, code: str, ok: bool, action: str, message: str, box: str | None,
+                       location: str | None, ts: datetime) -> bytes:
+    """Payload of the server's answer to a scan, for the scanner's screen or beeper."""
+    return _dump({"code": code, "ok": ok, "action": action, "message": message, "box": box,
+                  "location": location, "ts": format_ts(ts)})
 
 
 def encode_light_command(command: LightCommand) -> bytes:

@@ -9,7 +9,6 @@ from server.api.paging import Page
 from server.models.alarms import AlarmPublic, AlarmState
 from server.models.devices import DeviceCreate, DevicePublic, DeviceRejectPublic, DeviceType
 from server.services import alarms, devices
-from server.services.live import feed
 
 router = APIRouter(prefix="/api/devices", tags=["devices"])
 alarm_router = APIRouter(prefix="/api/alarms", tags=["alarms"])
@@ -59,5 +58,4 @@ def clear(alarm_id: RowId, session: SessionDep, user: Watcher):
     """Clear an active alarm by hand."""
     alarm = alarms.clear(session, alarm_id, actor=user.username)
     session.commit()
-    feed.publish("alarm", alarms.news(alarm))
     return AlarmPublic.model_validate(alarm, from_attributes=True)

@@ -31,7 +31,6 @@ from server.models.holdings import (
 from server.models.places import LightRequest, LightSent
 from server.services import boxes, lights, records
 from server.services.history import present_movements
-from server.services.live import feed
 
 box_router = APIRouter(prefix="/api/boxes", tags=["boxes"])
 record_router = APIRouter(prefix="/api/records", tags=["records"])
@@ -98,7 +97,7 @@ def light_box(code: str, request: Request, session: SessionDep, user: Mover,
     """Light the shelf where the box is, to guide whoever picks it."""
     require_broker_link(request)
     sent = lights.for_box(session, code, data or LightRequest())
-    feed.publish("light", lights.news(sent))
+    session.commit()  # the command leaves through the outbox
     return sent
 
 

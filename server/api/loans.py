@@ -9,7 +9,6 @@ from server.api.paging import Page
 from server.models.loans import LoanCreate, LoanPublic, LoanReturn
 from server.services import loans
 from server.services.errors import NotFound
-from server.services.live import feed
 
 router = APIRouter(tags=["loans"])
 
@@ -19,9 +18,8 @@ router = APIRouter(tags=["loans"])
              responses={409: {"description": "already on loan, missing or disposed"}})
 def lend(code: str, data: LoanCreate, session: SessionDep, user: Mover):
     """Lend a box to a person until a due day; the door gate then lets it pass."""
-    box, loan = loans.lend(session, code, data, actor=user.username)
+    _, loan = loans.lend(session, code, data, actor=user.username)
     session.commit()
-    feed.publish("box", loans.news(session, box, by=user.username))
     return loans.present(session, [loan])[0]
 
 
@@ -29,10 +27,9 @@ def lend(code: str, data: LoanCreate, session: SessionDep, user: Mover):
              responses={409: {"description": "the box is not on loan, or `to` is full"}})
 def give_back(code: str, session: SessionDep, user: Mover, data: LoanReturn | None = None):
     """Take a lent box back; with `to` it is shelved there at once, else it waits in transit."""
-    box, loan = loans.give_back(session, code, to=data.to if data else None,
+    _, loan = loans.give_back(session, code, to=data.to if data else None,
                                 actor=user.username)
     session.commit()
-    feed.publish("box", loans.news(session, box, by=user.username))
     return loans.present(session, [loan])[0]
 
 

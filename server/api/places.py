@@ -23,7 +23,6 @@ from server.models.places import (
     LocationUpdate,
 )
 from server.services import lights, locations
-from server.services.live import feed
 
 router = APIRouter(prefix="/api/locations", tags=["locations"])
 
@@ -78,5 +77,5 @@ def light(code: str, request: Request, session: SessionDep, user: Mover,
     """Switch the shelf light at this place (published on `lights/{code}/set`)."""
     require_broker_link(request)
     sent = lights.for_location(session, code, data or LightRequest())
-    feed.publish("light", lights.news(sent))
+    session.commit()  # the command leaves through the outbox
     return sent

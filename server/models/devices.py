@@ -28,12 +28,23 @@ class Device(SQLModel, table=True):
     report_interval_s: int | None = None
     state: str = Field(default="unknown", max_length=10)
     last_seen_at: datetime | None = Field(default=None, sa_type=Timestamp)
-    last_seq: int | None = None
+    last_seq: int | None = Field(default=None, sa_type=BigInteger)
     reads_total: int = Field(
         default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"},
         description="tag reads or messages taken in",
     )
     created_at: datetime = Field(sa_type=Timestamp)
+
+
+class DeviceMessage(SQLModel, table=True):
+    """A device message taken in: its (device, seq, ts) makes a redelivery a duplicate."""
+
+    __tablename__ = "device_messages"
+
+    device: str = Field(primary_key=True, max_length=64)
+    seq: int = Field(primary_key=True, sa_type=BigInteger)
+    ts: datetime = Field(primary_key=True, sa_type=Timestamp)
+    taken_at: datetime = Field(sa_type=Timestamp, index=True)
 
 
 class DeviceCreate(SQLModel):

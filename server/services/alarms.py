@@ -6,7 +6,7 @@ from sqlmodel import Session, col, select
 
 from server.clock import as_utc, now
 from server.models.alarms import Alarm
-from server.services import audit
+from server.services import audit, news
 from server.services.errors import Conflict, Invalid, NotFound
 from server.services.listing import page
 
@@ -30,6 +30,7 @@ def raise_alarm(
     )
     session.add(alarm)
     session.flush()
+    news.tell(session, changed(alarm))
     return alarm, True
 
 
@@ -42,6 +43,7 @@ def clear(session: Session, alarm_id: int, *, actor: str) -> Alarm:
         raise Conflict(f"alarm {alarm_id} was already cleared")
     alarm.state, alarm.cleared_at, alarm.cleared_by = "cleared", now(), actor
     session.flush()
+    news.tell(session, changed(alarm))
     audit.record(
         session, actor=actor, action="clear", entity="alarm", entity_id=str(alarm.id),
         before={"state": "active"}, after={"state": "cleared"},
@@ -57,6 +59,7 @@ def clear_condition(session: Session, *, kind: str, subject: str) -> Alarm | Non
     if alarm is not None:
         alarm.state, alarm.cleared_at, alarm.cleared_by = "cleared", now(), "system"
         session.flush()
+        news.tell(session, changed(alarm))
     return alarm
 
 
@@ -75,10 +78,10 @@ def list_alarms(
     return page(session, query.order_by(col(Alarm.id).desc()), limit=limit, offset=offset)
 
 
-def news(alarm: Alarm) -> dict:
-    """An alarm as the live feed and the contract's `alarms/{id}` message carry it."""
+def changed(alarm: Alarm) -> news.AlarmChanged:
+    """The news of an alarm as it now is (the contract's `alarms/{id}` message)."""
     at = alarm.cleared_at if alarm.state == "cleared" and alarm.cleared_at else alarm.raised_at
-    return {
-        "id": alarm.id, "kind": alarm.kind, "severity": alarm.severity, "subject": alarm.subject,
-        "message": alarm.message, "state": alarm.state, "ts": as_utc(at).isoformat(),
-    }
+    assert alarm.id is not None
+    return news.AlarmChanged(id=alarm.id, kind_of=alarm.kind, severity=alarm.severity,
+                             subject=alarm.subject, message=alarm.message, state=alarm.state,
+                             ts=as_utc(at) or now())

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from server.clock import as_utc, now
 from server.models.holdings import Box, BoxCreate, BoxPublic, BoxUpdate, Movement, Record
 from server.models.places import Location
-from server.services import audit, locations
+from server.services import audit, locations, news
 from server.services.codes import CodeScheme
 from server.services.errors import Conflict, Invalid, NotFound
 from server.services.listing import page
@@ -119,6 +119,8 @@ def move_box(
     box.last_seen_at = movement.at
     box.last_seen_by = device or user
     session.flush()
+    news.tell(session, changed(box, location=target.code, path=target.path, at=movement.at,
+                               reason=reason, by=user or device))
     if user:
         audit.record(
             session, actor=user, action="move", entity="box", entity_id=box.code,
@@ -215,12 +217,21 @@ def present(session: Session, boxes: Iterable[Box], *, scheme: CodeScheme) -> li
     return result
 
 
-def news(box: Box, *, location: str | None, at: datetime, path: str | None = None,
-         reason: str | None = None, by: str | None = None) -> dict:
-    """What the live feed carries when a box moved or changed status (the device link
-    publishes it as the box's retained twin state; pages reload what shows the box)."""
-    return {"code": box.code, "location": location, "path": path, "status": box.status,
-            "reason": reason, "by": by, "ts": as_utc(at).isoformat()}
+def changed(box: Box, *, location: str | None, at: datetime, path: str | None = None,
+            reason: str | None = None, by: str | None = None) -> news.BoxChanged:
+    """The news of a box that moved or changed status: published as its retained twin
+    state, and pages showing the box reload it."""
+    return news.BoxChanged(code=box.code, location=location, status=box.status,
+                           ts=as_utc(at) or now(), path=path, reason=reason, by=by)
+
+
+def tell_changed(session: Session, box: Box, *, reason: str | None = None,
+                 by: str | None = None) -> None:
+    """Announce a box's status or place as it now is (for changes other than move_box)."""
+    place = session.get(Location, box.location_id) if box.location_id else None
+    news.tell(session, changed(box, location=place.code if place else None,
+                               path=place.path if place else None, at=now(), reason=reason,
+                               by=by))
 
 
 def snapshot(session: Session, box: Box) -> dict:

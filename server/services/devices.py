@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import delete, func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from server.clock import as_utc, now
@@ -12,12 +14,13 @@ from server.models.alarms import Alarm
 from server.models.devices import (
     Device,
     DeviceCreate,
+    DeviceMessage,
     DevicePublic,
     DeviceReject,
     DeviceRejectPublic,
 )
 from server.models.places import Location
-from server.services import alarms, audit, locations
+from server.services import alarms, audit, locations, news
 from server.services.errors import Conflict, Invalid, NotFound
 from server.services.listing import page
 
@@ -140,7 +143,8 @@ def _readable(raw: bytes) -> str:
     return text if text.isprintable() else raw.hex(" ")
 
 
-def mark_state(session: Session, device: Device, state: str, *, at: datetime) -> Alarm | None:
+def mark_state(session: Session, device: Device, state: str, *, at: datetime,
+               decided: bool = False) -> Alarm | None:
     """Set a device online or offline; offline raises an alarm, online clears it.
 
     Returns the alarm that was raised or cleared by this change, if any.
@@ -148,6 +152,9 @@ def mark_state(session: Session, device: Device, state: str, *, at: datetime) ->
     if device.state == state:
         return None
     device.state = state
+    # The server publishes a device's status only when it judged it (silence); a device's own
+    # status message is already on its retained topic.
+    news.tell(session, news.DeviceChanged(id=device.id, state=state, ts=at, decided=decided))
     if state == "offline":
         seen = device.last_seen_at.isoformat(timespec="seconds") if device.last_seen_at else "never"
         alarm, new = alarms.raise_alarm(
@@ -156,6 +163,43 @@ def mark_state(session: Session, device: Device, state: str, *, at: datetime) ->
         )
         return alarm if new else None
     return alarms.clear_condition(session, kind="device_offline", subject=device.id)
+
+
+MessageKey = tuple[str, int, datetime]
+
+
+def first_taken(session: Session, keys: list[MessageKey], *, at: datetime) -> set[MessageKey]:
+    """Record these (device, seq, ts) keys as taken in; return those new to the database.
+
+    The keys go into the transaction that applies the messages, so a batch that rolls back
+    has marked nothing seen. Two workers taking in the same key at once: the second waits
+    for the first to commit and finds it there (PostgreSQL), or cannot write meanwhile (SQLite).
+    """
+    if not keys:
+        return set()
+    wanted = {(device, seq, _utc(ts)) for device, seq, ts in keys}
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = DeviceMessage.__table__  # type: ignore[attr-defined]
+    statement = (
+        insert(table)
+        .values([{"device": d, "seq": s, "ts": t, "taken_at": at} for d, s, t in wanted])
+        .on_conflict_do_nothing()
+        .returning(table.c.device, table.c.seq, table.c.ts)
+    )
+    return {(d, s, _utc(t)) for d, s, t in session.execute(statement)}
+
+
+def _utc(ts: datetime) -> datetime:
+    stamp = as_utc(ts)
+    assert stamp is not None
+    return stamp
+
+
+def forget_messages(session: Session, *, before: datetime) -> int:
+    """Forget the keys of messages taken in before `before` (past the duplicate window)."""
+    result = session.execute(delete(DeviceMessage).where(col(DeviceMessage.taken_at) < before))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def silent(session: Session, *, at: datetime, factor: int = 3) -> list[Device]:

@@ -1,7 +1,7 @@
 """Shelf lights: the command that lights a place, or the place a box is in.
 
-The service only says what to send; the device link publishes it on
-`lights/{location}/set` when the news reaches it (server/device_link.py).
+The service writes the command as news; the publisher sends it on `lights/{location}/set`
+once the request commits (server/publisher.py).
 """
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from server.models.places import LightRequest, LightSent, Location
-from server.services import boxes, locations
+from server.services import boxes, locations, news
 from server.services.errors import Conflict
 
 
 def for_location(session: Session, code: str, request: LightRequest) -> LightSent:
     """The command for the light at this location (NotFound when there is none)."""
-    return _command(locations.by_code(session, code), request)
+    return _command(session, locations.by_code(session, code), request)
 
 
 def for_box(session: Session, code: str, request: LightRequest) -> LightSent:
@@ -25,14 +25,12 @@ def for_box(session: Session, code: str, request: LightRequest) -> LightSent:
     if place is None:
         raise Conflict(f"box {box.code} is {box.status.replace('_', ' ')} and on no shelf: "
                        "there is no light to switch")
-    return _command(place, request)
+    return _command(session, place, request)
 
 
-def news(sent: LightSent) -> dict:
-    """What the live feed carries for the device link to publish."""
-    return sent.model_dump()
-
-
-def _command(place: Location, request: LightRequest) -> LightSent:
-    return LightSent(location=place.code, path=place.path, on=request.on, color=request.color,
+def _command(session: Session, place: Location, request: LightRequest) -> LightSent:
+    sent = LightSent(location=place.code, path=place.path, on=request.on, color=request.color,
                      seconds=request.seconds if request.on else 0)
+    news.tell(session, news.LightSet(location=sent.location, on=sent.on, color=sent.color,
+                                     seconds=sent.seconds))
+    return sent

@@ -65,6 +65,7 @@ def lend(session: Session, code: str, data: LoanCreate, *, actor: str) -> tuple[
     box.status = "on_loan"
     box.location_id = None
     session.flush()
+    boxes.tell_changed(session, box, reason="loan", by=actor)
     audit.record(session, actor=actor, action="lend", entity="box", entity_id=box.code,
                  before=before, after={**boxes.snapshot(session, box),
                                        "borrower": loan.borrower,
@@ -85,6 +86,8 @@ def give_back(session: Session, code: str, *, to: str | None, actor: str) -> tup
     session.flush()
     if to:
         box, _ = boxes.move_box(session, box.code, to=to, reason="loan", user=actor)
+    else:
+        boxes.tell_changed(session, box, reason="loan", by=actor)
     audit.record(session, actor=actor, action="return", entity="box", entity_id=box.code,
                  before=before, after={**boxes.snapshot(session, box), "loan": loan.id})
     return box, loan
@@ -142,9 +145,3 @@ def present(session: Session, loans: Iterable[Loan], *, today: date | None = Non
         for loan in loans
     ]
 
-
-def news(session: Session, box: Box, *, by: str) -> dict:
-    """The feed's news of a box that went out on loan or came back (boxes.news)."""
-    place = session.get(Location, box.location_id) if box.location_id else None
-    return boxes.news(box, location=place.code if place else None,
-                      path=place.path if place else None, at=now(), reason="loan", by=by)

@@ -12,7 +12,7 @@ from server.models.alarms import Alarm
 from server.models.devices import Device
 from server.models.holdings import Box
 from server.models.places import Location
-from server.services import alarms, devices
+from server.services import alarms, boxes, devices
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ def mark_missing_boxes(session: Session, *, older_than: timedelta, at: datetime)
     for box in stale:
         with session.begin_nested():  # one bad row never aborts the run
             box.status = "missing"
+            boxes.tell_changed(session, box, reason="missing")
             alarm, new = alarms.raise_alarm(
                 session, kind="box_missing", subject=box.code, severity="warning",
                 message=f"box {box.code} has not been heard on its shelf since "
@@ -67,7 +68,7 @@ def mark_silent_devices(session: Session, *, at: datetime, factor: int = 3) -> l
     raised = []
     for device in devices.silent(session, at=at, factor=factor):
         with session.begin_nested():
-            alarm = devices.mark_state(session, device, "offline", at=at)
+            alarm = devices.mark_state(session, device, "offline", at=at, decided=True)
             if alarm is not None:
                 raised.append(alarm)
     return raised

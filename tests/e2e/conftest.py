@@ -51,6 +51,7 @@ class LiveServer:
     engine: object
     scheme: CodeScheme
     archive: Archive
+    app: object = None
 
 
 def _seed(session: Session, scheme: CodeScheme) -> Archive:
@@ -111,7 +112,7 @@ def live_server(settings, db) -> Iterator[LiveServer]:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the app did not start under uvicorn")
         time.sleep(0.05)
-    yield LiveServer(f"http://127.0.0.1:{port}", app.state.engine, app.state.scheme, archive)
+    yield LiveServer(f"http://127.0.0.1:{port}", app.state.engine, app.state.scheme, archive, app)
     server.should_exit = True
     thread.join(timeout=10)
 

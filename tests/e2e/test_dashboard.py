@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session
 
-from server.services import alarms, boxes
-from server.services.live import feed
+from server.services import alarms, boxes, news
 from tests.e2e.conftest import CHROMIUM
 
 pytestmark = pytest.mark.skipif(
@@ -141,17 +141,17 @@ def test_changes_on_the_feed_update_the_overview_without_reload(open_page, live_
     expect(on_shelf).to_have_text("0")
 
     with Session(live_server.engine, expire_on_commit=False) as session:
-        box, _ = boxes.move_box(session, codes[0], to=places["Slot 1"], reason="rfid",
+        boxes.move_box(session, codes[0], to=places["Slot 1"], reason="rfid",
                                 device="shelf-r1")
         session.commit()
-        feed.publish("box", {"code": box.code, "location": places["Slot 1"], "status": box.status})
-        alarm, _ = alarms.raise_alarm(session, kind="unauthorized_removal", subject=codes[3],
+        alarms.raise_alarm(session, kind="unauthorized_removal", subject=codes[3],
                                       message=f"{codes[3]} passed the door without a loan",
                                       severity="critical")
         session.commit()
-        feed.publish("alarm", {"id": alarm.id, "kind": alarm.kind, "state": "active"})
-    feed.publish("climate", {"sensor": "th-1", "room": "Room 1", "temperature_c": 19.5,
-                             "humidity_pct": 52.0, "ts": "2025-05-01T10:00:00+00:00"})
+        news.tell(session, news.ClimateMeasured(
+            sensor="th-1", room="Room 1", temperature_c=19.5, humidity_pct=52.0,
+            ts=datetime(2025, 5, 1, 10, tzinfo=UTC)))
+        session.commit()
 
     expect(on_shelf).to_have_text("1")
     expect(alarms_tile).to_have_text("1")

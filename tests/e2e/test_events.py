@@ -6,8 +6,9 @@ import json
 import time
 
 import httpx
+from sqlmodel import Session
 
-from server.services.live import feed
+from server.services import news
 from tests.e2e.conftest import PASSWORD
 
 
@@ -23,7 +24,38 @@ def test_events_need_a_signed_in_person(live_server):
     assert answer.status_code == 401
 
 
+def _tell(live_server, *items: news.News) -> None:
+    with Session(live_server.engine) as session:
+        news.tell(session, *items)
+        session.commit()
+
+
+def _alarm(n: int, subject: str) -> news.AlarmChanged:
+    from server.clock import now
+
+    return news.AlarmChanged(id=n, kind_of="temperature_high", severity="warning",
+                             subject=subject, message="warm", state="active", ts=now())
+
+
+def _events(lines, count: int) -> list[dict[str, str]]:
+    """The next `count` SSE messages as {field: value}."""
+    out: list[dict[str, str]] = []
+    seen: dict[str, str] = {}
+    for line in lines:
+        if not line:
+            if "data" in seen:
+                out.append(seen)
+                seen = {}
+                if len(out) == count:
+                    return out
+            continue
+        field, _, value = line.partition(": ")
+        seen[field] = value
+    return out
+
+
 def test_each_change_arrives_as_one_event_and_a_closed_stream_stops_watching(live_server):
+    feed = live_server.app.state.feed
     before = feed.watchers
     client = _signed_in(live_server.url)
     with client.stream("GET", "/events") as answer:
@@ -31,15 +63,8 @@ def test_each_change_arrives_as_one_event_and_a_closed_stream_stops_watching(liv
         assert answer.headers["content-type"].startswith("text/event-stream")
         lines = answer.iter_lines()
         assert next(lines).startswith("retry:")
-        feed.publish("alarm", {"id": 7, "kind": "climate", "state": "active", "subject": "库房 1"})
-        seen: dict[str, str] = {}
-        for line in lines:
-            if not line:
-                if "data" in seen:
-                    break
-                continue
-            field, _, value = line.partition(": ")
-            seen[field] = value
+        _tell(live_server, _alarm(7, "库房 1"))
+        [seen] = _events(lines, 1)
         assert seen["event"] == "alarm"
         message = json.loads(seen["data"])
         assert message["kind"] == "alarm"
@@ -50,6 +75,26 @@ def test_each_change_arrives_as_one_event_and_a_closed_stream_stops_watching(liv
     while feed.watchers != before and time.monotonic() < deadline:
         time.sleep(0.1)
     assert feed.watchers == before, "the stream kept watching after the client went away"
+
+
+def test_a_stream_that_comes_back_with_last_event_id_gets_what_it_missed(live_server):
+    client = _signed_in(live_server.url)
+    _tell(live_server, _alarm(1, "room A"))
+    with client.stream("GET", "/events") as answer:
+        lines = answer.iter_lines()
+        next(lines)
+        _tell(live_server, _alarm(2, "room B"))
+        [first] = _events(lines, 1)
+    # gone for a while: three changes happen meanwhile, one of them many at once
+    _tell(live_server, _alarm(3, "room C"))
+    _tell(live_server, *(_alarm(n, f"room {n}") for n in range(4, 600)))
+    with client.stream("GET", "/events", headers={"Last-Event-ID": first["id"]}) as answer:
+        missed = _events(answer.iter_lines(), 597)
+    client.close()
+    subjects = [json.loads(m["data"])["data"]["subject"] for m in missed]
+    assert subjects == ["room C", *(f"room {n}" for n in range(4, 600))]
+    ids = [int(m["id"]) for m in missed]
+    assert ids == list(range(int(first["id"]) + 1, int(first["id"]) + 598))
 
 
 def test_the_overview_shows_each_sensors_stored_reading_before_any_live_one(live_server, db):

@@ -97,22 +97,22 @@ def test_the_cli_and_the_scheduled_job_do_the_same(db, settings, three_copies, m
     assert report.mismatched == [tampered["id"]]
 
 
-def test_the_scheduler_starts_with_the_app_only_when_jobs_are_on(settings):
-    from server.app import _start_jobs
+def test_the_leader_runs_every_scheduled_job(settings):
     from server.db import make_engine
+    from server.jobs import Jobs
 
     engine = make_engine(settings.db_url)
-    assert _start_jobs(settings, engine) is None  # devices (and so jobs) are off in tests
-    on = settings.model_copy(update={"devices_enabled": True, "jobs_enabled": True})
-    scheduler = _start_jobs(on, engine)
+    jobs = Jobs(settings, engine)
+    jobs.start()
     try:
+        scheduler = jobs._scheduler
         assert scheduler is not None and scheduler.running
-        assert {job.id for job in scheduler.get_jobs()} >= {"fixity", "silent-devices", "missing-boxes"}
+        assert {job.id for job in scheduler.get_jobs()} >= {
+            "fixity", "silent-devices", "missing-boxes", "forget-old-news"}
     finally:
-        scheduler.shutdown(wait=False)
+        jobs.stop()
         engine.dispose()
-    off = on.model_copy(update={"jobs_enabled": False})
-    assert _start_jobs(off, engine) is None
+    assert jobs._scheduler is None
 
 
 def test_an_archivist_runs_the_check_over_http_and_others_may_not(client, auth, settings,

@@ -15,8 +15,7 @@ from server.models.climate import ClimateSample
 from server.models.devices import Device, DeviceCreate, DeviceReject
 from server.models.holdings import Box, BoxCreate, Movement
 from server.models.places import Location, LocationCreate
-from server.services import boxes, devices, locations, twin
-from server.services.live import Feed
+from server.services import boxes, devices, locations, news, twin
 from tests.conftest import SCHEME
 
 
@@ -51,16 +50,22 @@ def room(session: Session) -> dict:
 
 
 @pytest.fixture
-def news() -> Feed:
-    return Feed()
+def told(db):
+    """told(kind) -> the news committed to the outbox since the test began, of that kind."""
+    with Session(db) as s:
+        start = news.latest(s)
+
+    def since(kind: str | None = None) -> list[dict]:
+        with Session(db) as s:
+            return [c.data for c in news.after(s, start, limit=100_000)
+                    if kind is None or c.kind == kind]
+
+    return since
 
 
 @pytest.fixture
-def ingest(db, news):
-    published: list[tuple[str, bytes, bool]] = []
-    worker = Ingest(db, scheme=SCHEME, live=news, publish=lambda t, p, r: published.append((t, p, r)),
-                    status_ttl_s=0)
-    worker.published = published
+def ingest(db):
+    worker = Ingest(db, scheme=SCHEME, status_ttl_s=0)
     worker.start()
     yield worker
     worker.stop()
@@ -76,17 +81,15 @@ def box_row(session: Session, box: Box) -> Box:
     return session.get(Box, box.id)
 
 
-def test_a_shelf_read_places_the_box_and_records_the_move(session, room, ingest, news):
+def test_a_shelf_read_places_the_box_and_records_the_move(session, room, ingest, told):
     box = room["boxes"][0]
-    with news.watch() as seen:
-        ingest.submit(reads("shelf-1", (box.epc, 1, -48.0, 3), seq=1))
-        assert ingest.drain()
-        told = [seen.get_nowait() for _ in range(seen.qsize())]
+    ingest.submit(reads("shelf-1", (box.epc, 1, -48.0, 3), seq=1))
+    assert ingest.drain()
     row = box_row(session, box)
     assert row.location_id == room["slot1"].id and row.status == "on_shelf"
     move = session.exec(select(Movement).where(Movement.box_id == box.id)).one()
     assert (move.reason, move.by_device, move.to_id) == ("rfid", "shelf-1", room["slot1"].id)
-    [moved] = [c.data for c in told if c.kind == "box"]
+    [moved] = told("box")
     assert (moved["code"], moved["location"], moved["status"]) == (
         box.code, room["slot1"].code, "on_shelf")
 
@@ -137,16 +140,14 @@ def test_redelivered_messages_are_counted_once(session, room, ingest):
     assert session.get(Device, "shelf-1").reads_total == 2
 
 
-def test_the_gate_raises_unauthorized_removal_without_a_loan(session, room, ingest, news):
+def test_the_gate_raises_unauthorized_removal_without_a_loan(session, room, ingest, told):
     box = room["boxes"][1]
-    with news.watch() as seen:
-        ingest.submit(reads("gate-1", (box.epc, 1, -50.0, 2), seq=1))
-        ingest.submit(reads("gate-1", (box.epc, 1, -50.0, 2), seq=2))
-        assert ingest.drain()
-        told = [seen.get_nowait() for _ in range(seen.qsize())]
+    ingest.submit(reads("gate-1", (box.epc, 1, -50.0, 2), seq=1))
+    ingest.submit(reads("gate-1", (box.epc, 1, -50.0, 2), seq=2))
+    assert ingest.drain()
     alarm = session.exec(select(Alarm).where(Alarm.kind == "unauthorized_removal")).one()
     assert alarm.subject == box.code and alarm.state == "active" and "Room 1" in alarm.message
-    assert [c.data["id"] for c in told if c.kind == "alarm"] == [alarm.id]  # told once
+    assert [a["id"] for a in told("alarm")] == [alarm.id]  # told once
     on_loan = box_row(session, room["boxes"][2])
     on_loan.status = "on_loan"
     session.add(on_loan)
@@ -156,26 +157,27 @@ def test_the_gate_raises_unauthorized_removal_without_a_loan(session, room, inge
     assert session.exec(select(Alarm).where(Alarm.kind == "unauthorized_removal")).all().__len__() == 1
 
 
-def test_scan_a_location_then_boxes_and_a_full_slot_is_refused(session, room, ingest):
+def test_scan_a_location_then_boxes_and_a_full_slot_is_refused(session, room, ingest, told):
     b1, b2, _ = room["boxes"]
     for n, code in enumerate((room["slot1"].code, b1.code, b2.code), start=1):
         ingest.submit(Scan("hh-1", now(), n, code, "wang"))
     assert ingest.drain()
-    results = [p.decode() for t, p, _ in ingest.published if t == "archive/v1/scanners/hh-1/results"]
+    results = [r for r in told("scan") if r["device"] == "hh-1"]
+    assert [r["action"] for r in results[:2]] == ["target", "shelved"]
     assert len(results) == 3
-    assert '"action":"target"' in results[0] and '"action":"shelved"' in results[1]
-    assert '"ok":false' in results[2] and "is full" in results[2] and b1.code in results[2]
+    assert results[2]["ok"] is False and "is full" in results[2]["message"]
+    assert b1.code in results[2]["message"]
     assert box_row(session, b1).location_id == room["slot1"].id
     assert box_row(session, b2).location_id is None
     move = session.exec(select(Movement).where(Movement.box_id == b1.id)).one()
     assert (move.reason, move.by_user, move.by_device) == ("scan", "wang", "hh-1")
 
 
-def test_a_box_before_any_location_is_refused_with_what_to_do(session, room, ingest):
+def test_a_box_before_any_location_is_refused_with_what_to_do(session, room, ingest, told):
     ingest.submit(Scan("hh-1", now(), 1, room["boxes"][0].code, None))
     assert ingest.drain()
-    [(_, payload, _)] = [x for x in ingest.published if x[0].endswith("/results")]
-    assert b"scan a location first" in payload
+    [answer] = told("scan")
+    assert "scan a location first" in answer["message"]
 
 
 def test_climate_is_stored_and_impossible_values_are_kept_as_rejects(session, room, ingest):
