@@ -50,6 +50,7 @@ def create_box(session: Session, data: BoxCreate, *, scheme: CodeScheme, actor: 
     box.code = scheme.box_code(box.id)
     box.epc = scheme.box_epc(box.id)
     session.flush()
+    tell_changed(session, box, reason="registered", by=actor)
     audit.record(
         session, actor=actor, action="create", entity="box", entity_id=box.code,
         after=snapshot(session, box),

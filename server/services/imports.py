@@ -402,6 +402,9 @@ def _create_box(session: Session, code: str, *, scheme: CodeScheme, actor: str) 
             "GREATEST((SELECT MAX(id) FROM boxes), 1))"))
     audit.record(session, actor=actor, action="create", entity="box", entity_id=code,
                  after={"code": code, "source": "import"})
+    box = session.get(Box, number)
+    assert box is not None
+    boxes.tell_changed(session, box, reason="import", by=actor)
 
 
 def _write_row(session: Session, row: _Row, plan: _Plan, *, actor: str,
