@@ -30,7 +30,7 @@ from server.models.alarms import Alarm
 from server.models.devices import Device
 from server.models.holdings import Box
 from server.models.places import Location
-from server.services import alarms, boxes, climate, devices, handheld, locations
+from server.services import alarms, boxes, climate, devices, locations, scan
 from server.services.codes import CodeScheme
 from server.services.live import Feed, feed
 from server.services.placement import Placement
@@ -114,7 +114,7 @@ class Ingest:
         self.status_ttl_s = status_ttl_s
         self.server_ids = server_ids  # our own status topic comes back to us: not a device
         self.counters = IngestCounters()
-        self.targets = handheld.ScanTargets()
+        self.targets = scan.ScanTargets()
         self._queue: queue.Queue[Item] = queue.Queue()
         self._in_flight = 0
         self._idle = threading.Condition()
@@ -464,13 +464,14 @@ class Ingest:
             self._reject(session, batch, event, f"{reader.id} is a {reader.type}, not a scanner")
             return
         with session.begin_nested():  # a refused scan must not undo the rest of the batch
-            outcome = handheld.handle_scan(session, self.targets, device=reader.id, code=event.code,
-                                           operator=event.operator, scheme=self.scheme)
-        if outcome.action == "shelved":
+            outcome = scan.from_device(session, self.targets, device=reader.id, code=event.code,
+                                       operator=event.operator, scheme=self.scheme)
+        if outcome.action == scan.MOVED:
             box = boxes.by_code(session, outcome.box)
             self._boxes[box.id] = [box.location_id, box.status]
             self._box_news(batch, box, outcome.location, event.ts)
         result = {"code": outcome.code, "ok": outcome.ok, "action": outcome.action,
+                  "reason": outcome.reason,
                   "message": outcome.message, "box": outcome.box, "location": outcome.location,
                   "ts": mqtt_json.format_ts(event.ts)}
         batch.outgoing.append((f"{self.topics.root}/scanners/{reader.id}/results",

@@ -163,7 +163,7 @@ def test_scan_a_location_then_boxes_and_a_full_slot_is_refused(session, room, in
     assert ingest.drain()
     results = [p.decode() for t, p, _ in ingest.published if t == "archive/v1/scanners/hh-1/results"]
     assert len(results) == 3
-    assert '"action":"target"' in results[0] and '"action":"shelved"' in results[1]
+    assert '"action":"target"' in results[0] and '"action":"moved"' in results[1]
     assert '"ok":false' in results[2] and "is full" in results[2] and b1.code in results[2]
     assert box_row(session, b1).location_id == room["slot1"].id
     assert box_row(session, b2).location_id is None
