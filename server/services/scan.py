@@ -95,6 +95,7 @@ class Scanning:
 
     mode: str
     target: Location | None
+    asked_target: str | None  # the target as the caller sent it (it may name no location)
     user: str | None
     device: str | None
     scheme: CodeScheme
@@ -161,11 +162,8 @@ def handle(
     place = None
     if target:
         place = session.exec(_LOCATION_BY_CODE, params={"code": target.strip().upper()}).first()
-    scanning = Scanning(mode, place, user, device, scheme)
+    scanning = Scanning(mode, place, target.strip() if target else None, user, device, scheme)
     typed = code.strip()
-    if target and place is None:
-        return scanning.refused(typed, NO_TARGET,
-                                f"the target {target.strip()} is no location; scan a location label")
     try:
         found = resolve(session, typed, scheme=scheme, clearance=clearance)
     except Invalid as exc:
@@ -192,8 +190,10 @@ def shelve(session: Session, found: ScanResult, scanning: Scanning) -> ScanOutco
                                 f"{found.code} is a record, not a box: scan its box's label{where}")
     target = scanning.target
     if target is None:
+        stale = (f"the target {scanning.asked_target} is no location; "
+                 if scanning.asked_target else "")
         return scanning.refused(found.code, NO_TARGET,
-                                "scan a location first, then the boxes to put there",
+                                f"{stale}scan a location first, then the boxes to put there",
                                 box=found.code)
     if found.box.status == "disposed":
         return scanning.refused(found.code, DISPOSED,

@@ -131,6 +131,10 @@ def test_a_scan_in_a_mode_over_the_api_says_what_it_did(client, auth, archive):
     wrong = client.post("/api/scan", headers=staff,
                         json={"code": archive["boxes"][0][1], "target": "L09999999"}).json()
     assert (wrong["action"], wrong["reason"]) == ("refused", "no_target")
+    assert "L09999999 is no location" in wrong["message"]
+    # while a location scanned with that stale target simply becomes the target
+    fresh = client.post("/api/scan", headers=staff, json={"code": slot, "target": "L09999999"})
+    assert (fresh.json()["action"], fresh.json()["location"]) == ("target", slot)
     # a borrower may look codes up but not shelve; an unknown mode is the request's fault
     assert client.post("/api/scan", headers=auth("borrower"), json={"code": box}).status_code == 403
     assert client.post("/api/scan", headers=staff,
