@@ -20,8 +20,8 @@ from sqlmodel import Session, col, select
 from starlette.responses import StreamingResponse
 
 from dashboard import i18n, room_map, sign_in, stream, tallies
-from dashboard.shelving import ShelveOutcome, shelve_scan
-from labels.identifiers import InvalidIdentifier, identify
+from dashboard.shelving import shelve_scan
+from labels.identifiers import InvalidIdentifier, cannot_be_a_code, identify
 from labels.typefaces import REGULAR_FONT
 from server.clock import now
 from server.models.devices import Device
@@ -41,6 +41,7 @@ from server.services import (
     scan,
 )
 from server.services.errors import DomainError, Invalid, NotFound
+from server.services.scan import ScanOutcome
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +305,8 @@ def find(page: AnyonePage, q: str = "", offset: Annotated[int, Query(ge=0)] = 0)
     text = q.strip()
     notice: str | None = None
     search = bool(text)
-    if text:
+    # Words that cannot be a code (a phrase with spaces) are a search, and not worth a notice.
+    if text and cannot_be_a_code(text) is None:
         try:
             found = scan.resolve(session, text, scheme=scheme, clearance=page.user.clearance)
         except Invalid as exc:
@@ -449,21 +451,35 @@ class ShelveScan(BaseModel):
     target: str | None = Field(default=None, max_length=20)
 
 
-def _shelve(page: Page, code: str, target: str | None) -> tuple[ShelveOutcome, str]:
+# Refusals whose service message says something the short one does not (which slot is full of
+# what, why a code is not one); the others' short words say it all.
+_SPECIFIC = frozenset({scan.FULL, scan.UNKNOWN, scan.INVALID, scan.OTHER})
+
+
+@dataclass(frozen=True)
+class ShownScan:
+    """One scan as the Shelve page shows it: the outcome, in the page's language."""
+
+    outcome: ScanOutcome
+    said: str
+    detail: str | None
+
+    def as_dict(self) -> dict:
+        """The page script's JSON: the outcome's own fields, plus what to show."""
+        return {**self.outcome.as_dict(), "said": self.said, "detail": self.detail}
+
+
+def _shelve(page: Page, code: str, target: str | None) -> ShownScan:
     outcome = shelve_scan(
         page.session, code, target=target or None, scheme=page.request.app.state.scheme,
         clearance=page.user.clearance, user=page.user.username,
     )
-    t = page.t
-    if outcome.outcome == "moved":
-        message = t("shelve.moved", path=outcome.target_path)
-    elif outcome.outcome == "already":
-        message = t("shelve.already", path=outcome.target_path)
-    elif outcome.outcome == "target":
-        message = t("shelve.target_set", path=outcome.target_path)
+    if outcome.ok:
+        said = page.t(f"scan.{outcome.action}", path=outcome.location_path)
     else:
-        message = t(f"shelve.refused.{outcome.reason}")
-    return outcome, message
+        said = page.t(f"scan.refused.{outcome.reason}")
+    detail = outcome.message if outcome.reason in _SPECIFIC else None
+    return ShownScan(outcome, said, detail)
 
 
 @router.get("/shelve")
@@ -476,20 +492,21 @@ def shelve_page(page: MoverPage) -> Response:
 def shelve_form(page: MoverPage, code: Annotated[str, Form(max_length=400)],
                 target: Annotated[str, Form(max_length=20)] = "") -> Response:
     """The same without JavaScript: one scan per form post."""
-    outcome, message = _shelve(page, code, target)
-    target_path = outcome.target_path
-    if outcome.outcome == "refused" and outcome.target:
-        place = page.session.exec(select(Location).where(Location.code == outcome.target)).first()
-        target_path = place.path if place else None
-    return render(page, "shelve.html", target=outcome.target, target_path=target_path,
-                  results=[(outcome, message)])
+    shown = _shelve(page, code, target)
+    return render(page, "shelve.html", target=shown.outcome.location,
+                  target_path=shown.outcome.location_path, results=[shown])
 
 
 @router.post("/shelve/scan")
 def shelve_json(page: MoverPage, body: ShelveScan) -> JSONResponse:
-    """One scan from the page's script; the answer says moved, target set, or refused and why."""
-    outcome, message = _shelve(page, body.code, body.target)
-    return JSONResponse({**outcome.as_dict(), "message": message})
+    """One scan from the page's script: the outcome (as the API says it) and what to show.
+
+    Text that cannot be a code answers 422, as the API does, with the same body.
+    """
+    shown = _shelve(page, body.code, body.target)
+    invalid = shown.outcome.reason == scan.INVALID
+    return JSONResponse({**shown.as_dict(), **({"field": "code"} if invalid else {})},
+                        status_code=422 if invalid else 200)
 
 
 # ---------------------------------------------------------------- alarms and devices

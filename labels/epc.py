@@ -196,6 +196,21 @@ def parse_uri(text: str) -> Epc:
     )
 
 
+def read_tag(text: str) -> Epc | None:
+    """Decode any GIAI-96 or SGLN-96 tag, hex or URI, whoever's it is; None if text is no EPC.
+
+    Text shaped like an EPC (24 hex digits, or urn:epc:...) that is not a valid GIAI-96 or
+    SGLN-96 raises EpcError saying why. Whether the tag is this archive's is box_or_location's
+    question, not this one's.
+    """
+    found = text.strip()
+    if found[:8].lower() == "urn:epc:":
+        return parse_uri(found)
+    if len(found) == _HEX_LENGTH and _HEX_DIGITS.issuperset(found):
+        return decode_hex(found)
+    return None
+
+
 def box_tag(number: int, *, company_prefix: str, filter_value: int = 0) -> Epc:
     """Return the GIAI-96 EPC of box number: asset reference "1" + the 8-digit number."""
     check_number(BOX, number)

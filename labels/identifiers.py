@@ -45,9 +45,51 @@ _EPC_HEX_LENGTH = 24
 _EPC_LIKE_HEX_LENGTHS = range(20, 33)
 _QR_PATH_MARK = "/s/"
 
+# What text can be a code at all (the one home of that rule; server.services.scan and record
+# reference codes both follow it). Every form is short, printable and unbroken: box and location
+# codes, EPC hex and URIs are letters, digits and ":.-"; a QR URL holds none of these characters
+# unescaped (RFC 3986); a record's reference code is refused with them when it is created.
+MAX_CODE_LENGTH = 300
+NEVER_IN_A_CODE = frozenset('<>"{}|\\^`')
+WHAT_A_CODE_IS = (
+    "a code is 1 to 300 printable characters with no spaces and none of < > \" { } | \\ ^ `: "
+    "a box (B00000123) or location (L00001042) code, its QR URL (…/s/B00000123), an EPC "
+    "(24 hex digits or urn:epc:…), or a record's reference code (WS·2024·Y·0001)"
+)
+
 
 class InvalidIdentifier(ValueError):
     """Text shaped like a box/location identifier that is not a valid one; the message says why."""
+
+
+class NotACode(InvalidIdentifier):
+    """Text that cannot be any code at all, not even a record's reference code."""
+
+
+def cannot_be_a_code(text: str) -> str | None:
+    """Say why text (already stripped) can be no code at all, or None if it might be one."""
+    if not text:
+        return "nothing was scanned"
+    if len(text) > MAX_CODE_LENGTH:
+        return f"{len(text)} characters is too long"
+    for ch in text:
+        if ch.isspace():
+            return "it has a space inside"
+        if not ch.isprintable():
+            return f"it holds the control character U+{ord(ch):04X}"
+        if ch in NEVER_IN_A_CODE:
+            return f"it holds {ch!r}"
+    return None
+
+
+def scannable(text: str) -> str:
+    """Return text without surrounding whitespace if it can be some code, else raise NotACode."""
+    wanted = text.strip()
+    why = cannot_be_a_code(wanted)
+    if why is not None:
+        shown = wanted if len(wanted) <= 40 else wanted[:40] + "…"
+        raise NotACode(f"{shown!r} cannot be a code ({why}); {WHAT_A_CODE_IS}")
+    return wanted
 
 
 @dataclass(frozen=True, slots=True)

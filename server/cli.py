@@ -151,24 +151,50 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_labels_epc(args: argparse.Namespace, settings: Settings) -> int:
-    """Print every form of one identifier."""
-    from labels.identifiers import InvalidIdentifier, all_forms, identify
+    """Print every form of one identifier: a code, a QR URL, or any GIAI-96 / SGLN-96 tag."""
+    from labels import epc
+    from labels.identifiers import CODE, QR, InvalidIdentifier, all_forms, code_for, identify
 
+    prefix, site = settings.epc_company_prefix, settings.site_number
     try:
-        found = identify(args.identifier, company_prefix=settings.epc_company_prefix,
-                         site_number=settings.site_number)
-        if found is None:
-            raise InvalidIdentifier(
-                f"{args.identifier!r} is not a box or location code, QR URL or EPC"
-            )
-        forms = all_forms(found.code, company_prefix=settings.epc_company_prefix,
-                          base_url=settings.base_url, site_number=settings.site_number)
+        tag = epc.read_tag(args.identifier)
+        if tag is None:
+            found = identify(args.identifier, company_prefix=prefix, site_number=site)
+            if found is None:
+                raise InvalidIdentifier(
+                    f"{args.identifier!r} is not a box or location code, QR URL or EPC"
+                )
+            forms = all_forms(found.code, company_prefix=prefix, base_url=settings.base_url,
+                              site_number=site)
+            print(f"kind         {found.kind}")
+            for name, value in forms.items():
+                print(f"{name:<12} {value}")
+            return 0
     except InvalidIdentifier as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"kind         {found.kind}")
-    for name, value in forms.items():
-        print(f"{name:<12} {value}")
+    # A valid tag is printed whoever's it is (GS1's own examples, a neighbour's asset), and
+    # then it is said whether it names one of this archive's boxes or locations.
+    print(f"scheme       {tag.scheme.upper()}")
+    print(f"filter       {tag.filter_value}")
+    print(f"company      {tag.company_prefix}")
+    print(f"reference    {tag.reference}")
+    if tag.extension is not None:
+        print(f"extension    {tag.extension}")
+    print(f"epc_hex      {tag.hex}")
+    print(f"epc_uri      {tag.pure_uri}")
+    print(f"epc_tag_uri  {tag.tag_uri}")
+    print(f"gs1          {tag.gs1_element_string}")
+    try:
+        kind, number = epc.box_or_location(tag, company_prefix=prefix, site_number=site)
+    except InvalidIdentifier as exc:
+        print(f"archive      not one of this archive's (prefix {prefix}, site {site}): {exc}")
+        return 0
+    forms = all_forms(code_for(kind, number), company_prefix=prefix,
+                      base_url=settings.base_url, site_number=site)
+    print(f"kind         {kind}")
+    print(f"{CODE:<12} {forms[CODE]}")
+    print(f"{QR:<12} {forms[QR]}")
     return 0
 
 
@@ -534,8 +560,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     labels = verbs.add_parser("labels", help="identifiers and labels").add_subparsers(
         dest="labels_verb", required=True)
-    p = labels.add_parser("epc", help="print every form of one identifier")
-    p.add_argument("identifier", help="a code, QR URL, EPC hex or EPC URI")
+    p = labels.add_parser("epc", help="print every form of one identifier or EPC tag")
+    p.add_argument("identifier", help="a code, QR URL, or a GIAI-96 / SGLN-96 EPC (hex or URI)")
     p.set_defaults(run=cmd_labels_epc)
     p = labels.add_parser("print", help="labels for codes or a range, as one PDF or ZPL file")
     p.add_argument("codes", nargs="*", help="box or location codes")

@@ -32,7 +32,7 @@ from server.clock import as_utc, now
 from server.models.devices import Device
 from server.models.holdings import Box
 from server.models.places import Location
-from server.services import alarms, boxes, climate, devices, handheld, locations, news
+from server.services import alarms, boxes, climate, devices, locations, news, scan
 from server.services.codes import CodeScheme
 from server.services.placement import Placement
 
@@ -113,7 +113,7 @@ class Ingest:
         self.status_ttl_s = status_ttl_s
         self.server_ids = server_ids  # our own status topic comes back to us: not a device
         self.counters = IngestCounters()
-        self.targets = handheld.ScanTargets()
+        self.targets = scan.ScanTargets()
         self._queue: queue.Queue[Entry] = queue.Queue()
         self._in_flight = 0
         self._idle = threading.Condition()
@@ -475,14 +475,15 @@ class Ingest:
             self._reject(session, event, f"{reader.id} is a {reader.type}, not a scanner")
             return
         with session.begin_nested():  # a refused scan must not undo the rest of the batch
-            outcome = handheld.handle_scan(session, self.targets, device=reader.id, code=event.code,
-                                           operator=event.operator, scheme=self.scheme)
-        if outcome.action == "shelved" and outcome.box:
+            outcome = scan.from_device(session, self.targets, device=reader.id, code=event.code,
+                                       operator=event.operator, scheme=self.scheme)
+        if outcome.action == scan.MOVED and outcome.box:
             box = boxes.by_code(session, outcome.box)
             self._boxes[box.id] = [box.location_id, box.status]
         news.tell(session, news.ScanAnswered(
             device=reader.id, code=outcome.code, ok=outcome.ok, action=outcome.action,
-            message=outcome.message, box=outcome.box, location=outcome.location, ts=event.ts))
+            message=outcome.message, box=outcome.box, location=outcome.location, ts=event.ts,
+            reason=outcome.reason))
 
     def _climate(self, session: Session, batch: _Batch, reader: Reader,
                  event: ClimateReading) -> None:

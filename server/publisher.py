@@ -113,6 +113,7 @@ class TwinPublisher:
             return (t.scan_results(item.device),
                     mqtt_json.encode_scan_result(
                         code=item.code, ok=item.ok, action=item.action, message=item.message,
-                        box=item.box, location=item.location, ts=item.ts), False)
+                        box=item.box, location=item.location, ts=item.ts,
+                        reason=item.reason), False)
         return None
 

@@ -35,13 +35,14 @@
     const empty = list.querySelector(".empty");
     if (empty) empty.remove();
     const li = document.createElement("li");
-    li.className = `scan ${result.ok ? "ok" : "refused"} outcome-${result.outcome}`;
+    li.className = `scan ${result.ok ? "ok" : "refused"} action-${result.action}`;
+    if (result.reason) li.dataset.reason = result.reason;
     const code = document.createElement("span");
     code.className = "code";
     code.textContent = result.code;
     const message = document.createElement("span");
     message.className = "message";
-    message.textContent = result.message;
+    message.textContent = result.said;
     li.append(code, message);
     if (result.detail) {
       const detail = document.createElement("span");
@@ -50,7 +51,7 @@
       li.append(detail);
     }
     list.prepend(li);
-    if (result.outcome === "moved") moved += 1;
+    if (result.action === "moved") moved += 1;
     if (!result.ok) refused += 1;
     tally.textContent = tally.dataset.template.replace("{moved}", moved).replace("{refused}", refused);
   }
@@ -66,11 +67,13 @@
       });
       if (answer.status === 401) { location.href = "/signin?next=/shelve"; return; }
       result = await answer.json();
-      if (!answer.ok) result = { ok: false, outcome: "refused", code, message: result.detail || answer.statusText };
+      // A refused scan answers with its outcome (422 for text that cannot be a code); any
+      // other failure (a form error, the server down) is shown as a refusal with its words.
+      if (!result.action) result = { ok: false, action: "refused", code, said: result.detail || answer.statusText };
     } catch (err) {
-      result = { ok: false, outcome: "refused", code, message: String(err) };
+      result = { ok: false, action: "refused", code, said: String(err) };
     }
-    if (result.outcome === "target") showTarget(result.target, result.target_path);
+    if (result.action === "target") showTarget(result.location, result.location_path);
     addResult(result);
     flash(result.ok);
   }

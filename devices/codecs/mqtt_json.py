@@ -412,10 +412,10 @@ def encode_alarm(
 
 
 def encode_scan_result(*, code: str, ok: bool, action: str, message: str, box: str | None,
-                       location: str | None, ts: datetime) -> bytes:
+                       location: str | None, ts: datetime, reason: str | None = None) -> bytes:
     """Payload of the server's answer to a scan, for the scanner's screen or beeper."""
-    return _dump({"code": code, "ok": ok, "action": action, "message": message, "box": box,
-                  "location": location, "ts": format_ts(ts)})
+    return _dump({"code": code, "ok": ok, "action": action, "reason": reason,
+                  "message": message, "box": box, "location": location, "ts": format_ts(ts)})
 
 
 def encode_light_command(command: LightCommand) -> bytes:

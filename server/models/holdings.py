@@ -9,6 +9,7 @@ from pydantic import ConfigDict, field_validator
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
+from labels.identifiers import cannot_be_a_code
 from server.models.columns import Json, Timestamp
 
 BoxStatus = Literal["on_shelf", "in_transit", "on_loan", "missing", "disposed"]
@@ -111,10 +112,13 @@ class Record(RecordBase, table=True):
 
 
 def _reference_code_is_printable(value: str) -> str:
+    # A reference code must stay scannable, so it follows labels' rule for what can be a code,
+    # and also keeps out / ? # % (it is a path segment in /api/records/{reference_code}).
     value = value.strip()
-    if not value or any(ch.isspace() or not ch.isprintable() or ch in "/?#%" for ch in value):
+    if not value or cannot_be_a_code(value) or any(ch in "/?#%" for ch in value):
         raise ValueError(
-            "a reference code has no spaces, control characters or / ? # %, e.g. WS·2024·Y·0001"
+            "a reference code has no spaces, control characters or / ? # % < > \" { } | \\ ^ `, "
+            "e.g. WS·2024·Y·0001"
         )
     return value
 

@@ -1,13 +1,19 @@
-"""What a scanned code turned out to name."""
+"""What a scanned code turned out to name, and what a scan in a mode did."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
-from sqlmodel import SQLModel
+from pydantic import ConfigDict
+from sqlmodel import Field, SQLModel
 
 from server.models.holdings import BoxPublic, RecordPublic
 from server.models.places import LocationPublic
+
+# The scan pipeline's one vocabulary (server.services.scan): what a scan did, and why not.
+ScanAction = Literal["target", "moved", "already_there", "refused"]
+RefusalReason = Literal["invalid", "unknown", "no_target", "record", "full", "disposed", "other"]
 
 
 class ScanResult(SQLModel):
@@ -17,3 +23,30 @@ class ScanResult(SQLModel):
     box: BoxPublic | None = None
     location: LocationPublic | None = None
     record: RecordPublic | None = None
+
+
+class ScanIn(SQLModel):
+    """One scan in a mode, as the API takes it: the code, and the target the scanner holds."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(max_length=400, schema_extra={"examples": ["B00000123"]})
+    mode: Literal["shelve"] = "shelve"
+    target: str | None = Field(
+        default=None, max_length=20, description="the location scanned before (shelve mode)",
+        schema_extra={"examples": ["L00001042"]},
+    )
+
+
+class ScanOutcomePublic(SQLModel):
+    """What one scan did (server.services.scan.ScanOutcome): the same words on every path."""
+
+    code: str
+    mode: str
+    action: ScanAction
+    ok: bool
+    reason: RefusalReason | None
+    message: str
+    box: str | None = None
+    location: str | None = Field(default=None, description="the target in force after the scan")
+    location_path: str | None = None
+    at: datetime | None = None

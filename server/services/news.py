@@ -124,6 +124,7 @@ class ScanAnswered(News):
     box: str | None
     location: str | None
     ts: datetime
+    reason: str | None = None  # why a refused scan was refused (full, unknown, …)
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,14 +79,19 @@ def test_shelving_with_a_scanner_moves_two_boxes_and_refuses_the_third(open_page
     assert _where(live_server, codes[1]) == places["Slot 1"]
     assert _where(live_server, codes[2]) is None
 
-    # A new location scan switches the target; an unknown code is refused, focus stays.
-    for code in (places["Slot 2"], codes[2], "B09999999"):
+    # A new location scan switches the target; an unknown code and text that cannot be a code
+    # (the server answers 422) are refused, and focus stays.
+    for code in (places["Slot 2"], codes[2], "B09999999", "<<not a code>>"):
         page.keyboard.type(code)
         page.keyboard.press("Enter")
-    expect(results).to_have_count(7)
-    expect(results.nth(0)).to_contain_text("Unknown code")
-    expect(results.nth(1)).to_contain_text("Moved to Room 1 › Unit 01 › A › Section 1 › Shelf 1 › Slot 2")
-    expect(page.locator("#tally")).to_have_text("3 moved · 2 refused")
+    expect(results).to_have_count(8)
+    expect(results.nth(0)).to_contain_text("Not a code")
+    expect(results.nth(0)).to_contain_text("cannot be a code")
+    expect(results.nth(0)).to_have_attribute("data-reason", "invalid")
+    expect(results.nth(1)).to_contain_text("Unknown code")
+    expect(results.nth(2)).to_contain_text("Moved to Room 1 › Unit 01 › A › Section 1 › Shelf 1 › Slot 2")
+    expect(page.locator("#tally")).to_have_text("3 moved · 3 refused")
+    expect(page.locator("#target")).to_contain_text(places["Slot 2"])
     expect(scan).to_be_focused()
     assert _where(live_server, codes[2]) == places["Slot 2"]
 

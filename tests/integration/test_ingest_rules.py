@@ -163,7 +163,7 @@ def test_scan_a_location_then_boxes_and_a_full_slot_is_refused(session, room, in
         ingest.submit(Scan("hh-1", now(), n, code, "wang"))
     assert ingest.drain()
     results = [r for r in told("scan") if r["device"] == "hh-1"]
-    assert [r["action"] for r in results[:2]] == ["target", "shelved"]
+    assert [r["action"] for r in results[:2]] == ["target", "moved"]
     assert len(results) == 3
     assert results[2]["ok"] is False and "is full" in results[2]["message"]
     assert b1.code in results[2]["message"]

@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 
 import jwt
+import pytest
 
 from server.api import deps
 from server.clock import now
@@ -91,6 +92,41 @@ def test_init_users_add_and_labels_epc_from_the_command_line(tmp_path):
     assert "urn:epc:id:giai:0614141.100000123" in forms.stdout and "kind         box" in forms.stdout
     bad = cli("labels", "epc", "not-a-code", env=env)
     assert bad.returncode == 2 and "error:" in bad.stderr
+
+
+@pytest.mark.parametrize(("tag", "forms", "why"), [
+    # GS1 EPC Tag Data Standard's own examples: valid tags, but not this archive's boxes/places
+    ("urn:epc:id:giai:0614141.12345400",
+     ("3414257BF400000000BC6038", "urn:epc:tag:giai-96:0.0614141.12345400",
+      "(8004)061414112345400"), "not a box"),
+    ("urn:epc:tag:giai-96:3.0614141.5678",
+     ("3474257BF40000000000162E", "urn:epc:id:giai:0614141.5678"), "not a box"),
+    ("3274257BF46072000000162E",
+     ("urn:epc:id:sgln:0614141.12345.5678", "urn:epc:tag:sgln-96:3.0614141.12345.5678",
+      "(414)0614141123452(254)5678"), "site 12345"),
+    ("URN:EPC:ID:SGLN:0614141.12345.400",
+     ("3214257BF460720000000190", "urn:epc:tag:sgln-96:0.0614141.12345.400"), "site 12345"),
+    ("urn:epc:tag:giai-96:1.1234567.1", ("34344B5A1C00000000000001",), "another organisation"),
+])
+def test_labels_epc_prints_any_valid_tag_and_says_when_it_is_not_ours(tmp_path, tag, forms, why):
+    shown = cli("labels", "epc", tag, env={"ARCHIVE_TWIN_DATA_DIR": str(tmp_path)})
+    assert shown.returncode == 0, shown.stderr
+    for form in forms:
+        assert form in shown.stdout
+    [verdict] = [line for line in shown.stdout.splitlines() if line.startswith("archive ")]
+    assert "not one of this archive's" in verdict and why in verdict
+    assert "kind " not in shown.stdout
+
+
+def test_labels_epc_names_our_box_from_its_tag(tmp_path):
+    shown = cli("labels", "epc", "3414257bf400000005f5e17b",
+                env={"ARCHIVE_TWIN_DATA_DIR": str(tmp_path)})
+    assert shown.returncode == 0, shown.stderr
+    assert "kind         box" in shown.stdout and "code         B00000123" in shown.stdout
+    assert "not one of" not in shown.stdout
+    malformed = cli("labels", "epc", "3034257BF7194E4000001A85",
+                    env={"ARCHIVE_TWIN_DATA_DIR": str(tmp_path)})
+    assert malformed.returncode == 2 and "SGTIN-96" in malformed.stderr
 
 
 def test_serve_refuses_a_placeholder_secret(tmp_path):
