@@ -1,6 +1,8 @@
 """The one bridge from device events to the twin: batches, drops duplicates, commits.
 
-Transports (MQTT, serial) call `submit(item, ack)` from their own threads. One ingest thread
+Transports (MQTT, serial) call `submit(item, ack)` from their own threads. What a read means
+for the twin (where a box is, the gate, found again) is decided in
+server/services/placement.py; ingest is the queue, the batch, the retry and the routing. One ingest thread
 takes what has queued up and applies it in one transaction: the messages' keys (device, seq,
 ts) go into the database in that same transaction, so a redelivery is a duplicate whichever
 worker gets it and however often the server restarted; the twin's changes write their news
@@ -22,19 +24,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, bindparam, update
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from devices.codecs import mqtt_json
 from devices.events import ClimateReading, DeviceStatus, Reject, Scan, TagReads
-from labels.identifiers import BOX, InvalidIdentifier, identify
 from server.clock import as_utc, now
 from server.models.devices import Device
-from server.models.holdings import Box
 from server.models.places import Location
-from server.services import alarms, boxes, climate, devices, locations, news, scan
+from server.services import boxes, climate, devices, news, scan
 from server.services.codes import CodeScheme
-from server.services.placement import Placement
+from server.services.placement import Evidence, Placement, Reader
 
 log = logging.getLogger(__name__)
 
@@ -42,23 +42,7 @@ Item = TagReads | Scan | ClimateReading | DeviceStatus | Reject
 Ack = Callable[[], None]
 Entry = tuple[Item, Ack | None]
 
-SEEN_KEYS = 200_000  # bound on the EPCs remembered as naming no box
 REGISTRY_TTL_S = 5.0
-BOXES_TTL_S = 30.0
-LAST_SEEN_FLUSH_S = 5.0
-UNKNOWN_EPC_TTL_S = 10.0  # a box registered after its tag was first heard is found this soon
-
-
-@dataclass(slots=True)
-class Reader:
-    """What ingest needs to know of a registered device."""
-
-    id: str
-    type: str
-    role: str | None
-    room_id: int | None
-    room_path: str | None
-    antennas: dict[int, int] = field(default_factory=dict)  # antenna → location id
 
 
 @dataclass(slots=True)
@@ -82,8 +66,6 @@ class _Batch:
 
     touched: dict[str, tuple[datetime, int | None]] = field(default_factory=dict)
     said_status: set[str] = field(default_factory=set)
-    heard: set[int] = field(default_factory=set)
-    latest: float = 0.0  # the newest shelf round in the batch (device time)
     samples: list[tuple[str, int | None, datetime, float, float]] = field(default_factory=list)
 
 
@@ -96,7 +78,7 @@ class Ingest:
         *,
         scheme: CodeScheme,
         root: str = mqtt_json.DEFAULT_ROOT,
-        placement: Placement | None = None,
+        evidence: Evidence | None = None,
         batch_max: int = 2000,
         linger_s: float = 0.02,
         status_ttl_s: float = 1.0,
@@ -107,7 +89,7 @@ class Ingest:
         self.scheme = scheme
         self.topics = mqtt_json.topics(root)
         self.clock_ahead = timedelta(seconds=clock_ahead_s)
-        self.placement = placement or Placement()
+        self.placement = Placement(scheme, evidence=evidence, status_ttl_s=status_ttl_s)
         self.batch_max = batch_max
         self.linger_s = linger_s
         self.status_ttl_s = status_ttl_s
@@ -120,22 +102,7 @@ class Ingest:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._registry: dict[str, Reader] = {}
-        # location id → the deepest antenna location it lies in (a slot on a covered shelf),
-        # and antenna location → every location inside it
-        self._holder: dict[int, int] = {}
-        self._inside: dict[int, set[int]] = {}
         self._registry_at = -1e9
-        self._boxes: dict[int, list] = {}  # box id → [location id, status]
-        self._boxes_at = -1e9
-        # Few boxes are missing or on loan, and others (jobs, the API, other workers) change
-        # that: these two sets are reread every status_ttl_s.
-        self._missing: set[int] = set()
-        self._on_loan: set[int] = set()
-        self._status_at = -1e9
-        self._last_seen: dict[int, tuple[datetime, str]] = {}
-        self._epc_box: dict[str, int] = {}  # EPC hex → box id, for boxes that exist
-        self._epc_unknown: dict[str, float] = {}  # EPC hex → when it named no box
-        self._last_seen_at = time.monotonic()
 
     # -- the outside ---------------------------------------------------------------
 
@@ -157,7 +124,7 @@ class Ingest:
             self._stop.set()
             self._thread.join(timeout)
             self._thread = None
-        self._flush_last_seen(force=True)
+        self.placement.flush_last_seen(self.engine, force=True)
 
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait until everything submitted so far is applied; False on timeout."""
@@ -186,8 +153,7 @@ class Ingest:
                         self._in_flight = 0
                         self._idle.notify_all()
             try:
-                if self._flush_last_seen():
-                    self.placement.forget_older_than(time.time() - 2 * self.placement.window_s)
+                self.placement.flush_last_seen(self.engine)
             except Exception:  # the next flush tries again
                 log.exception("could not write last-seen times")
 
@@ -214,7 +180,8 @@ class Ingest:
             log.exception("a batch of %d items failed; applying them one by one", len(entries))
             self.counters.failed_batches += 1
             # the caches may hold what was rolled back
-            self._boxes_at = self._registry_at = self._status_at = -1e9
+            self._registry_at = -1e9
+            self.placement.forget()
         else:
             _acknowledge(entries)
             return
@@ -250,7 +217,9 @@ class Ingest:
     def _apply(self, items: list[Item]) -> None:
         batch = _Batch()
         with Session(self.engine, expire_on_commit=False) as session:
-            self._refresh_caches(session)
+            if time.monotonic() - self._registry_at > REGISTRY_TTL_S:
+                self._load_registry(session)
+            self.placement.begin(session)
             fresh = self._first_taken(session, items)
             counts: Counter[str] = Counter()
             for item in items:
@@ -286,7 +255,7 @@ class Ingest:
                 batch.touched[reader.id] = (item.ts, getattr(item, "seq", None))
                 if isinstance(item, TagReads):
                     counts[reader.id] += len(item.reads)
-                    self._tag_reads(session, batch, reader, item)
+                    self._tag_reads(session, reader, item)
                 elif isinstance(item, Scan):
                     counts[reader.id] += 1
                     self._scan(session, batch, reader, item)
@@ -295,7 +264,7 @@ class Ingest:
                     self._climate(session, batch, reader, item)
                 elif isinstance(item, DeviceStatus):
                     self._status(session, batch, reader, item)
-            self._decide_moves(session, batch)
+            self.counters.moves += self.placement.settle(session)
             climate.store(session, batch.samples)
             self._touch_devices(session, batch, counts)
             session.commit()
@@ -321,154 +290,15 @@ class Ingest:
 
     # -- what each kind of event means --------------------------------------------
 
-    def _tag_reads(self, session: Session, batch: _Batch, reader: Reader, event: TagReads) -> None:
+    def _tag_reads(self, session: Session, reader: Reader, event: TagReads) -> None:
         if reader.type != "reader":
             self._reject(session, event, f"{reader.id} is a {reader.type}, not a reader")
             return
         self.counters.reads += len(event.reads)
-        unknown: list[str] = []
-        stray_antennas: set[int] = set()
-        at = event.ts.timestamp()
-        seen = (event.ts, reader.id)
-        known = self._epc_box.get
-        last_seen = self._last_seen
-        missing = self._missing
-        role = reader.role
-        antennas = reader.antennas
-        hear = self.placement.hear
-        heard = batch.heard
-        where_is = self._boxes.get
-        holder = self._holder
-        applied = 0
-        # The hot path of the whole server: keep it to dictionary look-ups.
-        for epc, antenna, rssi, count in event.reads:
-            box_id = known(epc)
-            if box_id is None:
-                box_id = self._box_of(session, epc)
-                if box_id is None:
-                    if not self._is_location_tag(epc):  # slot tags are heard all the time
-                        unknown.append(epc)
-                    continue
-            applied += 1
-            last_seen[box_id] = seen
-            if role == "shelf":
-                location_id = antennas.get(antenna)
-                if location_id is None:
-                    stray_antennas.add(antenna)
-                    continue
-                hear(box_id, location_id, count, rssi, at)
-                where = where_is(box_id)
-                if where is None or holder.get(where[0], where[0]) != location_id:
-                    heard.add(box_id)  # heard away from where the twin has it: judge it
-            elif role == "gate":
-                self._crossed_gate(session, batch, reader, box_id, event.ts)
-            if box_id in missing:
-                self._found(session, batch, box_id, reader)
+        applied, problems = self.placement.heard(session, reader, event)
         self.counters.reads_applied += applied
-        if role == "shelf":
-            self.placement.round_done(antennas.values(), at)
-            if at > batch.latest:
-                batch.latest = at
-        if unknown:
-            shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
-            self._reject(session, event,
-                         f"{len(unknown)} unknown EPC(s), no registered box: {shown}")
-        if stray_antennas:
-            self._reject(session, event,
-                         f"antenna(s) {sorted(stray_antennas)} of {reader.id} are not mapped to "
-                         "a location")
-
-    def _box_of(self, session: Session, epc: str) -> int | None:
-        """The box an EPC names (remembered), or None; unknown EPCs are asked again later."""
-        asked = self._epc_unknown.get(epc)
-        if asked is not None and time.monotonic() - asked < UNKNOWN_EPC_TTL_S:
-            return None
-        box_id = self._lookup_box(session, epc)
-        if box_id is None:
-            if len(self._epc_unknown) > SEEN_KEYS:
-                self._epc_unknown.clear()
-            self._epc_unknown[epc] = time.monotonic()
-        else:
-            self._epc_box[epc] = box_id
-        return box_id
-
-    def _lookup_box(self, session: Session, epc: str) -> int | None:
-        try:
-            found = identify(epc, company_prefix=self.scheme.company_prefix,
-                             site_number=self.scheme.site_number)
-        except InvalidIdentifier:
-            return None
-        if found is None or found.kind != BOX:
-            return None
-        if found.number not in self._boxes:
-            box = session.get(Box, found.number)
-            if box is None or box.code != found.code:
-                return None
-            self._boxes[box.id] = [box.location_id, box.status]
-        return found.number
-
-    def _is_location_tag(self, epc: str) -> bool:
-        try:
-            found = identify(epc, company_prefix=self.scheme.company_prefix,
-                             site_number=self.scheme.site_number)
-        except InvalidIdentifier:
-            return False
-        return found is not None and found.kind != BOX
-
-    def _decide_moves(self, session: Session, batch: _Batch) -> None:
-        at = batch.latest  # judged on the readers' clock, as the evidence is
-        for box_id in batch.heard:
-            cached = self._boxes.get(box_id)
-            if cached is None:
-                continue
-            target = self._verdict(box_id, cached[0], at)
-            if target is None:
-                continue
-            box = session.get(Box, box_id)
-            if box.location_id != cached[0]:  # moved meanwhile by a person or another worker
-                cached[0], cached[1] = box.location_id, box.status
-                if self._verdict(box_id, box.location_id, at) is None:
-                    continue
-            place = session.get(Location, target)
-            _, device = self._last_seen.get(box_id, (now(), None))
-            moved_box, movement = boxes.move_box(session, box.code, to=place.code, reason="rfid",
-                                                 device=device, check_capacity=False)
-            cached[0], cached[1] = moved_box.location_id, moved_box.status
-            if movement is None:
-                continue
-            self.counters.moves += 1
-            if place.capacity is not None and locations.occupancy(session, place.id) > place.capacity:
-                alarms.raise_alarm(
-                    session, kind="over_capacity", subject=place.code, severity="warning",
-                    message=f"{place.path} holds more boxes than its capacity of {place.capacity}")
-
-    def _verdict(self, box_id: int, location_id: int | None, at: float) -> int | None:
-        current = self._holder.get(location_id, location_id) if location_id is not None else None
-        target = self.placement.verdict(box_id, current, now=at)
-        if target is None or location_id in self._inside.get(target, ()):
-            return None  # a shelf antenna hearing a box in one of its slots: it is where it is
-        return target
-
-    def _crossed_gate(self, session: Session, batch: _Batch, reader: Reader, box_id: int,
-                      ts: datetime) -> None:
-        if box_id in self._on_loan:
-            return  # expected: it left on a loan
-        box = session.get(Box, box_id)
-        if box.status == "on_loan":  # lent since the cache was read: still expected
-            self._on_loan.add(box_id)
-            return
-        door = reader.room_path or reader.id
-        alarms.raise_alarm(
-            session, kind="unauthorized_removal", subject=box.code, severity="critical",
-            message=f"box {box.code} passed the door of {door} without a loan ({reader.id})")
-
-    def _found(self, session: Session, batch: _Batch, box_id: int, reader: Reader) -> None:
-        box = session.get(Box, box_id)
-        box.status = "on_shelf" if box.location_id else "in_transit"
-        self._boxes[box_id][1] = box.status
-        self._missing.discard(box_id)
-        alarms.clear_condition(session, kind="box_missing", subject=box.code)
-        boxes.tell_changed(session, box, reason="found", by=reader.id)
+        for problem in problems:
+            self._reject(session, event, problem)
 
     def _scan(self, session: Session, batch: _Batch, reader: Reader, event: Scan) -> None:
         if reader.type not in ("scanner", "reader"):
@@ -478,8 +308,7 @@ class Ingest:
             outcome = scan.from_device(session, self.targets, device=reader.id, code=event.code,
                                        operator=event.operator, scheme=self.scheme)
         if outcome.action == scan.MOVED and outcome.box:
-            box = boxes.by_code(session, outcome.box)
-            self._boxes[box.id] = [box.location_id, box.status]
+            self.placement.remember(boxes.by_code(session, outcome.box))
         news.tell(session, news.ScanAnswered(
             device=reader.id, code=outcome.code, ok=outcome.ok, action=outcome.action,
             message=outcome.message, box=outcome.box, location=outcome.location, ts=event.ts,
@@ -521,44 +350,6 @@ class Ingest:
                 # hearing from a device is proof it is online
                 devices.mark_state(session, device, "online", at=ts)
 
-    def _flush_last_seen(self, *, force: bool = False) -> bool:
-        if not self._last_seen or (
-            not force and time.monotonic() - self._last_seen_at < LAST_SEEN_FLUSH_S
-        ):
-            return False
-        pending, self._last_seen = self._last_seen, {}
-        self._last_seen_at = time.monotonic()
-        rows = [{"b_id": box_id, "b_at": ts, "b_by": by} for box_id, (ts, by) in pending.items()]
-        statement = (
-            update(Box.__table__)
-            .where(Box.__table__.c.id == bindparam("b_id"))
-            .values(last_seen_at=bindparam("b_at"), last_seen_by=bindparam("b_by"))
-        )
-        with self.engine.begin() as conn:
-            conn.execute(statement, rows)
-        return True
-
-    def _refresh_caches(self, session: Session) -> None:
-        clock = time.monotonic()
-        if clock - self._registry_at > REGISTRY_TTL_S:
-            self._load_registry(session)
-        if clock - self._boxes_at > BOXES_TTL_S:
-            self._boxes = {
-                box_id: [location_id, status]
-                for box_id, location_id, status in session.exec(
-                    select(Box.id, Box.location_id, Box.status)
-                    .where(Box.status != "disposed")
-                )
-            }
-            self._boxes_at = clock
-        if clock - self._status_at >= self.status_ttl_s:
-            self._missing, self._on_loan = set(), set()
-            for box_id, status in session.exec(
-                select(Box.id, Box.status).where(col(Box.status).in_(("missing", "on_loan")))
-            ):
-                (self._missing if status == "missing" else self._on_loan).add(box_id)
-            self._status_at = clock
-
     def _load_registry(self, session: Session) -> None:
         rows = session.exec(select(Device)).all()
         codes = {code for d in rows for code in (d.antennas or {}).values()}
@@ -578,18 +369,7 @@ class Ingest:
             )
             for d in rows
         }
-        holder: dict[int, int] = {}
-        inside: dict[int, set[int]] = {}
-        covered = session.exec(
-            select(Location.id, Location.lineage).where(col(Location.id).in_(list(places.values())))
-        ).all() if places else []
-        for antenna_place, lineage in sorted(covered, key=lambda row: len(row[1])):
-            inside[antenna_place] = set(session.exec(
-                select(Location.id).where(col(Location.lineage).startswith(lineage))
-            ).all())
-            for location_id in inside[antenna_place]:
-                holder[location_id] = antenna_place  # deeper antennas come later and win
-        self._holder, self._inside = holder, inside
+        self.placement.cover(session, self._registry.values())
         self._registry_at = time.monotonic()
 
     def _reader(self, session: Session, device_id: str) -> Reader | None:

@@ -1,22 +1,51 @@
-"""Where a box is, judged from what shelf antennas hear, with cross-reads filtered out.
+"""Where a box is: every rule that turns what RFID readers hear into the twin.
 
-A shelf reader reports in inventory rounds: each message says what every one of its antennas
-heard in one round. A tag on a shelf is heard by its own antenna, strongly and repeatedly,
-and now and then, weakly and once, by the antenna of the next shelf.
+One home for the room's RFID rules; ingest only queues, batches and retries, and hands each
+reader's message to `Placement.heard`, then calls `Placement.settle` once per batch.
 
-So a box is moved to another location only when
-- that location heard it at least `min_reads` times in one round (a one-off cross-read is
-  heard once), and
-- the place it is at has gone quiet: its antenna finished `quiet_rounds` rounds without
-  hearing it (or nothing was heard there for `stale_s`), or it hears the box clearly less
-  (fewer reads and more than `rssi_margin_db` weaker) than the new place does.
-Evidence older than `window_s` is forgotten.
+- **Shelf rounds.** A shelf reader reports in inventory rounds: each message says what every
+  one of its antennas heard in one round. A tag on a shelf is heard by its own antenna,
+  strongly and repeatedly, and now and then, weakly and once, by the antenna of the next
+  shelf. So a box is moved to another location only when that location heard it at least
+  `min_reads` times in one round (a one-off cross-read is heard once), and the place it is at
+  has gone quiet (its antenna finished `quiet_rounds` rounds without hearing it, or nothing
+  was heard there for `stale_s`) or hears the box clearly less (fewer reads and more than
+  `rssi_margin_db` weaker) than the new place does. Evidence older than `window_s` is
+  forgotten (`Evidence`, pure).
+- **Antenna coverage.** Antennas usually cover shelves while boxes sit in slots: a shelf
+  antenna hearing a box in one of its slots leaves it in the slot.
+- **Capacity.** A reader reports where a box physically is, so the twin follows it even into
+  a full place, and raises an `over_capacity` alarm there.
+- **The gate.** A box heard at a room's door without being on loan raises a critical
+  `unauthorized_removal` alarm (reread before raising: a box lent a moment ago passes).
+- **Found again.** A missing box that any reader hears is found: back `on_shelf` (or
+  `in_transit` when it has no place), its `box_missing` alarm cleared.
+- **Last seen.** Sightings are remembered in memory and written in bulk every few seconds;
+  the missing-box job reads them from there.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine, bindparam, update
+from sqlmodel import Session, col, select
+
+from devices.events import TagReads
+from labels.identifiers import BOX, InvalidIdentifier, identify
+from server.clock import now
+from server.models.holdings import Box
+from server.models.places import Location
+from server.services import alarms, boxes, locations
+from server.services.codes import CodeScheme
+
+BOXES_TTL_S = 30.0
+LAST_SEEN_FLUSH_S = 5.0
+UNKNOWN_EPC_TTL_S = 10.0  # a box registered after its tag was first heard is found this soon
+UNKNOWN_EPCS_KEPT = 200_000
 
 
 @dataclass(slots=True)
@@ -29,7 +58,7 @@ class Heard:
     peak: int  # the most reads in one round
 
 
-class Placement:
+class Evidence:
     """Evidence per box and location, and the antennas' rounds; pure, no database."""
 
     def __init__(
@@ -120,3 +149,272 @@ class Placement:
 
     def __len__(self) -> int:
         return len(self._heard)
+
+
+@dataclass(slots=True)
+class Reader:
+    """What the room's rules need to know of a registered device."""
+
+    id: str
+    type: str
+    role: str | None
+    room_id: int | None
+    room_path: str | None
+    antennas: dict[int, int] = field(default_factory=dict)  # antenna → location id
+
+
+class Placement:
+    """The room's RFID rules, and what they remember between batches (per process).
+
+    The caches: box locations (30 s), the few missing or on-loan boxes (`status_ttl_s`), which
+    EPCs name which boxes. Before acting on a move the box is reread, so a move made by a
+    person or another worker in between is respected.
+    """
+
+    def __init__(self, scheme: CodeScheme, *, evidence: Evidence | None = None,
+                 status_ttl_s: float = 1.0) -> None:
+        self.scheme = scheme
+        self.evidence = evidence or Evidence()
+        self.status_ttl_s = status_ttl_s
+        self.moves = 0
+        # location id → the deepest antenna location it lies in (a slot on a covered shelf),
+        # and antenna location → every location inside it
+        self._holder: dict[int, int] = {}
+        self._inside: dict[int, set[int]] = {}
+        self._boxes: dict[int, list] = {}  # box id → [location id, status]
+        self._boxes_at = -1e9
+        # Few boxes are missing or on loan, and others (jobs, the API, other workers) change
+        # that: these two sets are reread every status_ttl_s.
+        self._missing: set[int] = set()
+        self._on_loan: set[int] = set()
+        self._status_at = -1e9
+        self._last_seen: dict[int, tuple[datetime, str]] = {}
+        self._last_seen_at = time.monotonic()
+        self._epc_box: dict[str, int] = {}  # EPC hex → box id, for boxes that exist
+        self._epc_unknown: dict[str, float] = {}  # EPC hex → when it named no box
+        self._heard: set[int] = set()  # boxes heard away from their place in this batch
+        self._latest = 0.0  # the newest shelf round in this batch (device time)
+
+    # -- around a batch --------------------------------------------------------------
+
+    def begin(self, session: Session) -> None:
+        """Start a batch: reread what went stale."""
+        self._heard, self._latest = set(), 0.0
+        clock = time.monotonic()
+        if clock - self._boxes_at > BOXES_TTL_S:
+            self._boxes = {
+                box_id: [location_id, status]
+                for box_id, location_id, status in session.exec(
+                    select(Box.id, Box.location_id, Box.status).where(Box.status != "disposed")
+                )
+            }
+            self._boxes_at = clock
+        if clock - self._status_at >= self.status_ttl_s:
+            self._missing, self._on_loan = set(), set()
+            for box_id, status in session.exec(
+                select(Box.id, Box.status).where(col(Box.status).in_(("missing", "on_loan")))
+            ):
+                (self._missing if status == "missing" else self._on_loan).add(box_id)
+            self._status_at = clock
+
+    def forget(self) -> None:
+        """A batch was rolled back: what was cached from it may be wrong."""
+        self._boxes_at = self._status_at = -1e9
+
+    def cover(self, session: Session, readers: Iterable[Reader]) -> None:
+        """Learn which locations each shelf antenna covers (call when the registry changes)."""
+        places = {loc for r in readers for loc in r.antennas.values()}
+        holder: dict[int, int] = {}
+        inside: dict[int, set[int]] = {}
+        covered = session.exec(
+            select(Location.id, Location.lineage).where(col(Location.id).in_(list(places)))
+        ).all() if places else []
+        for antenna_place, lineage in sorted(covered, key=lambda row: len(row[1])):
+            inside[antenna_place] = set(session.exec(
+                select(Location.id).where(col(Location.lineage).startswith(lineage))
+            ).all())
+            for location_id in inside[antenna_place]:
+                holder[location_id] = antenna_place  # deeper antennas come later and win
+        self._holder, self._inside = holder, inside
+
+    def remember(self, box: Box) -> None:
+        """A box was placed by another rule of this batch (a scan): keep its place in mind."""
+        self._boxes[box.id] = [box.location_id, box.status]
+
+    # -- what readers hear -----------------------------------------------------------
+
+    def heard(self, session: Session, reader: Reader, event: TagReads) -> tuple[int, list[str]]:
+        """Take in one reader's message: (reads that named a box, problems to keep as rejects)."""
+        unknown: list[str] = []
+        stray_antennas: set[int] = set()
+        at = event.ts.timestamp()
+        seen = (event.ts, reader.id)
+        known = self._epc_box.get
+        last_seen = self._last_seen
+        missing = self._missing
+        role = reader.role
+        antennas = reader.antennas
+        hear = self.evidence.hear
+        heard = self._heard
+        where_is = self._boxes.get
+        holder = self._holder
+        applied = 0
+        # The hot path of the whole server: keep it to dictionary look-ups.
+        for epc, antenna, rssi, count in event.reads:
+            box_id = known(epc)
+            if box_id is None:
+                box_id = self._box_of(session, epc)
+                if box_id is None:
+                    if not self._is_location_tag(epc):  # slot tags are heard all the time
+                        unknown.append(epc)
+                    continue
+            applied += 1
+            last_seen[box_id] = seen
+            if role == "shelf":
+                location_id = antennas.get(antenna)
+                if location_id is None:
+                    stray_antennas.add(antenna)
+                    continue
+                hear(box_id, location_id, count, rssi, at)
+                where = where_is(box_id)
+                if where is None or holder.get(where[0], where[0]) != location_id:
+                    heard.add(box_id)  # heard away from where the twin has it: judge it
+            elif role == "gate":
+                self._crossed_gate(session, reader, box_id)
+            if box_id in missing:
+                self._found(session, box_id, reader)
+        if role == "shelf":
+            self.evidence.round_done(antennas.values(), at)
+            if at > self._latest:
+                self._latest = at
+        problems = []
+        if unknown:
+            shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
+            problems.append(f"{len(unknown)} unknown EPC(s), no registered box: {shown}")
+        if stray_antennas:
+            problems.append(f"antenna(s) {sorted(stray_antennas)} of {reader.id} are not mapped "
+                            "to a location")
+        return applied, problems
+
+    def settle(self, session: Session) -> int:
+        """Move the boxes this batch's evidence says have moved; how many moved."""
+        at = self._latest  # judged on the readers' clock, as the evidence is
+        moved = 0
+        for box_id in self._heard:
+            cached = self._boxes.get(box_id)
+            if cached is None:
+                continue
+            target = self._verdict(box_id, cached[0], at)
+            if target is None:
+                continue
+            box = session.get(Box, box_id)
+            assert box is not None
+            if box.location_id != cached[0]:  # moved meanwhile by a person or another worker
+                cached[0], cached[1] = box.location_id, box.status
+                if self._verdict(box_id, box.location_id, at) is None:
+                    continue
+            place = session.get(Location, target)
+            assert place is not None
+            _, device = self._last_seen.get(box_id, (now(), None))
+            moved_box, movement = boxes.move_box(session, box.code, to=place.code, reason="rfid",
+                                                 device=device, check_capacity=False)
+            cached[0], cached[1] = moved_box.location_id, moved_box.status
+            if movement is None:
+                continue
+            moved += 1
+            if place.capacity is not None and locations.occupancy(session, place.id) > place.capacity:
+                alarms.raise_alarm(
+                    session, kind="over_capacity", subject=place.code, severity="warning",
+                    message=f"{place.path} holds more boxes than its capacity of {place.capacity}")
+        self.moves += moved
+        return moved
+
+    def flush_last_seen(self, engine: Engine, *, force: bool = False) -> bool:
+        """Write the sightings remembered since the last flush (every few seconds)."""
+        if not self._last_seen or (
+            not force and time.monotonic() - self._last_seen_at < LAST_SEEN_FLUSH_S
+        ):
+            return False
+        pending, self._last_seen = self._last_seen, {}
+        self._last_seen_at = time.monotonic()
+        rows = [{"b_id": box_id, "b_at": ts, "b_by": by} for box_id, (ts, by) in pending.items()]
+        table = Box.__table__  # type: ignore[attr-defined]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(last_seen_at=bindparam("b_at"), last_seen_by=bindparam("b_by"))
+        )
+        with engine.begin() as conn:
+            conn.execute(statement, rows)
+        self.evidence.forget_older_than(time.time() - 2 * self.evidence.window_s)
+        return True
+
+    # -- the rules -------------------------------------------------------------------
+
+    def _verdict(self, box_id: int, location_id: int | None, at: float) -> int | None:
+        current = self._holder.get(location_id, location_id) if location_id is not None else None
+        target = self.evidence.verdict(box_id, current, now=at)
+        if target is None or location_id in self._inside.get(target, ()):
+            return None  # a shelf antenna hearing a box in one of its slots: it is where it is
+        return target
+
+    def _crossed_gate(self, session: Session, reader: Reader, box_id: int) -> None:
+        if box_id in self._on_loan:
+            return  # expected: it left on a loan
+        box = session.get(Box, box_id)
+        assert box is not None
+        if box.status == "on_loan":  # lent since the cache was read: still expected
+            self._on_loan.add(box_id)
+            return
+        door = reader.room_path or reader.id
+        alarms.raise_alarm(
+            session, kind="unauthorized_removal", subject=box.code, severity="critical",
+            message=f"box {box.code} passed the door of {door} without a loan ({reader.id})")
+
+    def _found(self, session: Session, box_id: int, reader: Reader) -> None:
+        box = session.get(Box, box_id)
+        assert box is not None
+        box.status = "on_shelf" if box.location_id else "in_transit"
+        self._boxes[box_id][1] = box.status
+        self._missing.discard(box_id)
+        alarms.clear_condition(session, kind="box_missing", subject=box.code)
+        boxes.tell_changed(session, box, reason="found", by=reader.id)
+
+    # -- which EPC is which box ------------------------------------------------------
+
+    def _box_of(self, session: Session, epc: str) -> int | None:
+        """The box an EPC names (remembered), or None; unknown EPCs are asked again later."""
+        asked = self._epc_unknown.get(epc)
+        if asked is not None and time.monotonic() - asked < UNKNOWN_EPC_TTL_S:
+            return None
+        box_id = self._lookup_box(session, epc)
+        if box_id is None:
+            if len(self._epc_unknown) > UNKNOWN_EPCS_KEPT:
+                self._epc_unknown.clear()
+            self._epc_unknown[epc] = time.monotonic()
+        else:
+            self._epc_box[epc] = box_id
+        return box_id
+
+    def _lookup_box(self, session: Session, epc: str) -> int | None:
+        try:
+            found = identify(epc, company_prefix=self.scheme.company_prefix,
+                             site_number=self.scheme.site_number)
+        except InvalidIdentifier:
+            return None
+        if found is None or found.kind != BOX:
+            return None
+        if found.number not in self._boxes:
+            box = session.get(Box, found.number)
+            if box is None or box.code != found.code:
+                return None
+            self._boxes[box.id] = [box.location_id, box.status]
+        return found.number
+
+    def _is_location_tag(self, epc: str) -> bool:
+        try:
+            found = identify(epc, company_prefix=self.scheme.company_prefix,
+                             site_number=self.scheme.site_number)
+        except InvalidIdentifier:
+            return False
+        return found is not None and found.kind != BOX
