@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from server.clock import as_utc, now
+from server.clock import now
 from server.models.alarms import Alarm
 from server.services import audit
 from server.services.errors import Conflict, Invalid, NotFound
@@ -80,5 +80,5 @@ def news(alarm: Alarm) -> dict:
     at = alarm.cleared_at if alarm.state == "cleared" and alarm.cleared_at else alarm.raised_at
     return {
         "id": alarm.id, "kind": alarm.kind, "severity": alarm.severity, "subject": alarm.subject,
-        "message": alarm.message, "state": alarm.state, "ts": as_utc(at).isoformat(),
+        "message": alarm.message, "state": alarm.state, "ts": at.isoformat(),
     }
