@@ -34,6 +34,8 @@ _RFC3339 = re.compile(
 _EPC_HEX = re.compile(r"(?:[0-9A-Fa-f]{2}){2,62}")
 _MAX_CODE = 512
 _MAX_TEXT = 512
+# Every column that stores seq is a signed 64-bit integer on both databases.
+_SEQ_LIMIT = 2**63
 
 
 # -- topics ------------------------------------------------------------------------------
@@ -176,8 +178,9 @@ def _seq(doc: dict[str, Any]) -> int | None:
     seq = doc.get("seq")
     if seq is None:
         return None
-    if type(seq) is not int or seq < 0:
-        raise CodecError(f"seq must be a non-negative integer, got {seq!r:.40}")
+    # `type() is int` also refuses true/false, which JSON keeps apart from numbers
+    if type(seq) is not int or not 0 <= seq < _SEQ_LIMIT:
+        raise CodecError(f"seq must be an integer with 0 <= seq < 2^63, got {seq!r:.40}")
     return seq
 
 
@@ -207,6 +210,21 @@ def _text(doc: dict[str, Any], key: str, *, optional: bool = False, limit: int =
         raise CodecError(f"{key} must be a string, got {type(value).__name__}")
     if len(value) > limit:
         raise CodecError(f"{key} is longer than {limit} characters")
+    return _storable(value, key)
+
+
+def _storable(value: str, key: str) -> str:
+    """Refuse text no database can keep: a JSON `\\ud800` escape decodes to a lone surrogate,
+    which is not UTF-8, and `\\u0000` to NUL, which PostgreSQL text cannot hold."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CodecError(
+            f"{key} contains a lone surrogate (\\u{ord(value[exc.start]):04x} at char {exc.start})"
+        ) from None
+    nul = value.find("\x00")
+    if nul >= 0:
+        raise CodecError(f"{key} contains a NUL character (at char {nul})")
     return value
 
 

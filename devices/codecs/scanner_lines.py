@@ -72,7 +72,11 @@ class LineDecoder:
         if overflow:
             return CodecError(f"line longer than {self.max_line} bytes", raw=raw)
         if not _PRINTABLE.issuperset(raw):
-            bad = next(b for b in raw if b not in _PRINTABLE)
-            return CodecError(f"line holds a non-printable or non-ASCII byte 0x{bad:02X}", raw=raw)
+            at, bad = next((i, b) for i, b in enumerate(raw) if b not in _PRINTABLE)
+            if bad == 0x00:
+                return CodecError(f"line contains a NUL character (byte {at})", raw=raw)
+            return CodecError(
+                f"line holds a non-printable or non-ASCII byte 0x{bad:02X} (byte {at})", raw=raw
+            )
         code = raw.decode("ascii").strip()
         return code or None

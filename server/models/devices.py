@@ -28,6 +28,7 @@ class Device(SQLModel, table=True):
     report_interval_s: int | None = None
     state: str = Field(default="unknown", max_length=10)
     last_seen_at: datetime | None = Field(default=None, sa_type=Timestamp)
+    # Devices count 0 <= seq < 2**63 (CONTRACT.md); a 32-bit column overflows on PostgreSQL.
     last_seq: int | None = Field(default=None, sa_type=BigInteger)
     reads_total: int = Field(
         default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"},

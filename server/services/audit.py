@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from server.clock import as_utc, now
+from server.clock import now
 from server.models.audit import AuditEntry
 from server.services.listing import page
 
@@ -28,7 +28,7 @@ def entry_hash(entry: AuditEntry) -> str:
     body = canonical(
         {
             "prev": entry.prev_hash,
-            "at": as_utc(entry.at).isoformat(),
+            "at": entry.at.isoformat(),
             "actor": entry.actor,
             "action": entry.action,
             "entity": entry.entity,

@@ -208,7 +208,7 @@ def silent(session: Session, *, at: datetime, factor: int = 3) -> list[Device]:
     for device in session.exec(
         select(Device).where(col(Device.report_interval_s).is_not(None), Device.state != "offline")
     ):
-        last = as_utc(device.last_seen_at) or as_utc(device.created_at)
+        last = device.last_seen_at or device.created_at
         if (at - last).total_seconds() > factor * device.report_interval_s:
             found.append(device)
     return found

@@ -255,3 +255,62 @@ def test_a_large_batch_decodes_whole():
     event = mqtt_json.decode(T.reads("r1"), payload(ts=TS, seq=1, reads=reads))
     assert len(event.reads) == 5000
     assert event.reads[4999].epc == f"{4999:024X}"
+
+
+# -- what no database column can hold is refused here, with the reason ----------------------
+
+SEQ_MESSAGES = {
+    "reads": lambda seq: (T.reads("r1"), payload(**good_reads(seq=seq))),
+    "scans": lambda seq: (T.scans("s1"), payload(ts=TS, seq=seq, code="B00000001")),
+    "climate": lambda seq: (T.climate("c1"),
+                            payload(ts=TS, seq=seq, temperature_c=20, humidity_pct=40)),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SEQ_MESSAGES))
+def test_seq_runs_from_zero_to_just_below_two_to_the_63(kind):
+    for seq in (0, 2**31, 2**63 - 1):
+        assert mqtt_json.decode(*SEQ_MESSAGES[kind](seq)).seq == seq
+
+
+@pytest.mark.parametrize("kind", sorted(SEQ_MESSAGES))
+@pytest.mark.parametrize("seq", [2**63, 2**64 + 5, 10**30, -1, True, False, 1.0, "1"],
+                         ids=["2^63", "2^64+5", "10^30", "-1", "true", "false", "1.0", "text"])
+def test_a_seq_outside_the_range_is_refused_naming_the_range(kind, seq):
+    with pytest.raises(CodecError) as info:
+        mqtt_json.decode(*SEQ_MESSAGES[kind](seq))
+    assert "0 <= seq < 2^63" in info.value.reason
+    assert info.value.device_id is not None
+
+
+def _scan(**fields) -> bytes:
+    # json.dumps writes a lone surrogate as the \ud800 escape a device would send
+    return payload(ts=TS, seq=1, **fields)
+
+
+def test_a_lone_surrogate_in_text_is_refused_with_where_it_is():
+    for field, body in (("operator", _scan(code="B00000001", operator="ana\ud800x")),
+                        ("code", _scan(code="B0\udfff0000001"))):
+        assert b"\\ud" in body  # what arrives is valid UTF-8 JSON with an escape
+        with pytest.raises(CodecError) as info:
+            mqtt_json.decode(T.scans("s1"), body)
+        at = 3 if field == "operator" else 2
+        char = "d800" if field == "operator" else "dfff"
+        assert info.value.reason == f"{field} contains a lone surrogate (\\u{char} at char {at})"
+        assert info.value.device_id == "s1"
+
+
+def test_a_nul_in_text_is_refused():
+    for field, body in (("operator", _scan(code="B00000001", operator="an\x00a")),
+                        ("code", _scan(code="B0000\x000001"))):
+        assert b"\\u0000" in body
+        with pytest.raises(CodecError) as info:
+            mqtt_json.decode(T.scans("s1"), body)
+        assert info.value.reason.startswith(f"{field} contains a NUL character")
+
+
+def test_text_beyond_ascii_is_kept_as_sent():
+    # a surrogate pair is one real character, not a lone surrogate
+    body = _scan(code="B00000001", operator="王芳 \ud83d\udcda")
+    assert mqtt_json.decode(T.scans("s1"), body).operator == "王芳 📚"
+    assert mqtt_json.decode(T.scans("s1"), _scan(code="B00000001", operator="王芳")).operator == "王芳"

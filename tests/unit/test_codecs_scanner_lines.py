@@ -65,3 +65,12 @@ def test_overlong_line_is_rejected_and_the_next_line_still_decodes():
     assert isinstance(out[0], CodecError)
     assert out[0].raw == b"X" * 16
     assert out[1] == "B00000001"
+
+
+def test_a_nul_or_undecodable_byte_makes_that_line_a_reject_with_the_reason():
+    out = feed_all([b"B00000001\r\nB000\x0000002\r\nB0\xc3\x28000003\r\nB00000004\r\n"])
+    assert out[0] == "B00000001" and out[3] == "B00000004"
+    assert isinstance(out[1], CodecError) and out[1].raw == b"B000\x0000002"
+    assert out[1].reason == "line contains a NUL character (byte 4)"
+    assert isinstance(out[2], CodecError) and out[2].raw == b"B0\xc3\x28000003"
+    assert "0xC3" in out[2].reason and "byte 2" in out[2].reason
