@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.faults.harness import (
     ROOT,
     Device,
@@ -49,8 +51,10 @@ def _register_boxes(database_url: str, count: int) -> dict[str, str]:
     return {row["code"]: row["epc"] for row in rows}
 
 
+# Today one move costs a transaction's worth of work per box: 35 to 75 s for the burst here.
+@pytest.mark.timeout(240)
 def test_ten_thousand_moves_in_one_burst_leave_ten_thousand_retained_states(
-        broker, make_server, figures):
+        broker, make_server, counter, figures):
     server = make_server(broker.url)
     room = server.location("Room M", "room")
     shelves = [server.location(f"Shelf M{n}", "shelf", room) for n in range(1, SHELVES + 1)]
@@ -78,7 +82,7 @@ def test_ten_thousand_moves_in_one_burst_leave_ten_thousand_retained_states(
     def placed() -> int:
         return server.api("GET", "/api/boxes", params={"location": room, "limit": 1}).json()["total"]
 
-    wait_until(lambda: placed() >= BOXES, 90, 0.5)
+    wait_until(lambda: placed() >= BOXES, 150, 0.5)
     moved = placed()
     took = time.monotonic() - began
     time.sleep(1)  # publication may trail the commit a little
@@ -97,7 +101,9 @@ def test_ten_thousand_moves_in_one_burst_leave_ten_thousand_retained_states(
     right = sum(1 for code, where in expected.items()
                 if retained.get(f"{ROOT}/twin/boxes/{code}", {}).get("location") == where)
     wrong = sum(1 for code in expected if f"{ROOT}/twin/boxes/{code}" in retained) - right
-    figures("10,000 box moves", f"moved in the twin {moved} in {took:.1f} s, retained states {len(retained)}, "
+    rejects = counter.rejects()
+    figures("10,000 box moves", f"moved in the twin {moved} in {took:.1f} s "
+            f"({len(rejects)} rejects{': ' + rejects[0][2][:80] if rejects else ''}), retained states {len(retained)}, "
             f"at the final location {right}, wrong {wrong}, missing {BOXES - len(retained)}")
     assert moved == BOXES
     assert (len(retained), right) == (BOXES, BOXES)
