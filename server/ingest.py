@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from devices.codecs import mqtt_json
@@ -58,6 +59,7 @@ class IngestCounters:
     moves: int = 0
     batches: int = 0
     failed_batches: int = 0
+    retried_batches: int = 0
 
 
 @dataclass(slots=True)
@@ -174,8 +176,19 @@ class Ingest:
         return items
 
     def _apply_safely(self, entries: list[Entry]) -> None:
+        items = [item for item, _ in entries]
         try:
-            self._apply([item for item, _ in entries])
+            try:
+                self._apply(items)
+            except OperationalError as exc:
+                # A deadlock with another worker, or a lock held too long: the whole batch is
+                # worth one more try before it is taken apart.
+                log.warning("a batch of %d items met %s; trying it once more", len(items),
+                            type(exc.orig).__name__)
+                self.counters.retried_batches += 1
+                self.placement.forget()
+                time.sleep(0.05)
+                self._apply(items)
         except Exception:
             log.exception("a batch of %d items failed; applying them one by one", len(entries))
             self.counters.failed_batches += 1
@@ -337,7 +350,9 @@ class Ingest:
     # -- bookkeeping ---------------------------------------------------------------
 
     def _touch_devices(self, session: Session, batch: _Batch, counts: Counter[str]) -> None:
-        for device_id, (ts, seq) in batch.touched.items():
+        # In one order in every worker: two batches locking the same rows in different orders
+        # deadlock on PostgreSQL.
+        for device_id, (ts, seq) in sorted(batch.touched.items()):
             device = session.get(Device, device_id)
             if counts.get(device_id):
                 # in SQL, not in Python: several workers count for the same device at once

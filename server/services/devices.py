@@ -183,7 +183,7 @@ def first_taken(session: Session, keys: list[MessageKey], *, at: datetime) -> se
     table = DeviceMessage.__table__  # type: ignore[attr-defined]
     statement = (
         insert(table)
-        .values([{"device": d, "seq": s, "ts": t, "taken_at": at} for d, s, t in wanted])
+        .values([{"device": d, "seq": s, "ts": t, "taken_at": at} for d, s, t in sorted(wanted)])
         .on_conflict_do_nothing()
         .returning(table.c.device, table.c.seq, table.c.ts)
     )

@@ -300,7 +300,7 @@ class Placement:
         """Move the boxes this batch's evidence says have moved; how many moved."""
         at = self._latest  # judged on the readers' clock, as the evidence is
         moved = 0
-        for box_id in self._heard:
+        for box_id in sorted(self._heard):  # one lock order in every worker
             cached = self._boxes.get(box_id)
             if cached is None:
                 continue

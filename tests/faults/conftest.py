@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from tests.faults.harness import MOSQUITTO, Counter, Mosquitto, Server
 
@@ -38,25 +39,25 @@ def _database_params() -> list:
 
 @pytest.fixture(params=_database_params())
 def database(request, tmp_path) -> Iterator[str]:
-    """An empty database for one server: a SQLite file, or a PostgreSQL schema of its own.
+    """An empty database for one server: a SQLite file, or a PostgreSQL database of its own.
 
-    On PostgreSQL each test gets a schema first in its search_path (public stays behind it
-    for extensions), so the server's `init` migrates into it and the rest of the run, which
-    shares the database, never sees it; it is dropped afterwards.
+    On PostgreSQL each test gets a fresh database beside the one the run was given (the rest
+    of the run migrates and empties that one; a schema in it would find its tables through
+    the search path), dropped afterwards.
     """
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'archive.sqlite3'}"
         return
-    schema = f"faults_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    joiner = "&" if "?" in PG_URL else "?"
+    assert PG_URL is not None
+    name = f"faults_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
     try:
-        yield f"{PG_URL}{joiner}options=-csearch_path%3D{schema},public"
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
 
 

@@ -37,7 +37,7 @@ def test_moves_from_every_path_reach_mqtt_and_the_live_page(broker, make_server,
 
         answer = server.api("POST", "/shelve/scan", json={"code": page_box, "target": open_shelf},
                             cookies={"archive_twin_session": server.token})
-        assert answer.json().get("outcome") == "moved", answer.text
+        assert answer.json().get("action") == "moved", answer.text
         done["dashboard"] = (page_box, {"location": open_shelf}, time.monotonic())
 
         register = (f"reference_code,title,box,location\nFLT-IMP-1,Moved by import,"
