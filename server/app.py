@@ -25,7 +25,6 @@ from server.api import (
 )
 from server.db import make_engine
 from server.leader import Duty, Leadership
-from server.services.codes import CodeScheme
 from server.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from server.services.live import Feed
 from server.settings import Settings
@@ -73,11 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.db_url)
-    app.state.scheme = CodeScheme(
-        company_prefix=settings.epc_company_prefix,
-        site_number=settings.site_number,
-        base_url=settings.base_url,
-    )
+    app.state.scheme = settings.code_scheme
     app.state.broker_link = None
     app.state.feed = Feed(app.state.engine)
     app.state.signed_in = {}  # token -> (until, user); see server.api.deps.current_user

@@ -202,10 +202,9 @@ def cmd_labels_print(args: argparse.Namespace, settings: Settings) -> int:
     """Render labels for codes or a range into one PDF or ZPL file, with progress."""
     from labels.render import render
     from server.services import labelling
-    from server.services.codes import CodeScheme
     from server.services.errors import DomainError
 
-    scheme = CodeScheme(settings.epc_company_prefix, settings.site_number, settings.base_url)
+    scheme = settings.code_scheme
     try:
         codes = list(args.codes)
         if args.range:
@@ -252,7 +251,6 @@ def _progress_bar(label: str):
 def cmd_import_records(args: argparse.Namespace, settings: Settings) -> int:
     """Import a register of records (CSV or XLSX); report every problem."""
     from server.services import imports
-    from server.services.codes import CodeScheme
     from server.services.errors import DomainError
 
     try:
@@ -261,7 +259,7 @@ def cmd_import_records(args: argparse.Namespace, settings: Settings) -> int:
     except OSError as exc:
         print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
-    scheme = CodeScheme(settings.epc_company_prefix, settings.site_number, settings.base_url)
+    scheme = settings.code_scheme
     bars: dict[str, object] = {}
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -355,7 +353,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Run the whole system on embedded defaults with a sample archive and demo logins."""
     from server.services import people, sample_archive
-    from server.services.codes import CodeScheme
 
     port = _free_port(args.host, args.port)
     base = f"http://{args.host}:{port}"
@@ -369,7 +366,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     with session_scope(engine) as session:
         if sample_archive.is_empty(session):
             print("seeding a sample archive (two rooms of compact shelving)…", flush=True)
-            scheme = CodeScheme(settings.epc_company_prefix, settings.site_number, settings.base_url)
+            scheme = settings.code_scheme
             counts = sample_archive.seed(session, scheme=scheme)
             print(f"  {counts['locations']} locations, {counts['boxes']} boxes, "
                   f"{counts['records']} records")

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server.services.codes import CodeScheme
+
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "demo"})
 
 
@@ -93,6 +95,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'archive-twin.sqlite3').resolve()}"
+
+    @property
+    def code_scheme(self) -> CodeScheme:
+        """The organisation's code scheme (company prefix, site, QR base): the one place it is made."""
+        return CodeScheme(company_prefix=self.epc_company_prefix, site_number=self.site_number,
+                          base_url=self.base_url)
 
     @property
     def copies_path(self) -> Path:
