@@ -23,7 +23,7 @@ from server.api import (
     places,
     scan,
 )
-from server.db import make_engine
+from server.db import make_engine, writing
 from server.services.codes import CodeScheme
 from server.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from server.settings import Settings
@@ -52,8 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.devices_enabled:
             from server.device_link import start_device_link
 
-            app.state.broker_link = start_device_link(settings, app.state.engine, app.state.scheme)
-        scheduler = _start_jobs(settings, app.state.engine)
+            app.state.broker_link = start_device_link(settings, app.state.writer, app.state.scheme)
+        scheduler = _start_jobs(settings, app.state.writer)
         yield
         if scheduler is not None:
             scheduler.shutdown(wait=False)
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.db_url)
+    app.state.writer = writing(app.state.engine)  # same pool; for work that writes
     app.state.scheme = CodeScheme(
         company_prefix=settings.epc_company_prefix,
         site_number=settings.site_number,

@@ -107,7 +107,7 @@ def _too_large(settings: Settings) -> HTTPException:
 async def upload_copy(reference_code: str, request: Request, settings: SettingsDep,
                       user: Archivist):
     """Attach a file (multipart field `file`); streamed to the store, hashed and checked."""
-    engine = request.app.state.engine
+    engine, writer = request.app.state.engine, request.app.state.writer
 
     def record_exists() -> None:
         with Session(engine) as session:
@@ -143,7 +143,7 @@ async def upload_copy(reference_code: str, request: Request, settings: SettingsD
     stored = await run_in_threadpool(part.intake.finish)
 
     def attach() -> tuple[ElectronicCopyPublic, bool]:
-        with Session(engine, expire_on_commit=False) as session:
+        with Session(writer, expire_on_commit=False) as session:
             copy, held = copies.add_copy(
                 session, reference_code=reference_code, stored=stored,
                 file_name=part.file_name, actor=user.username,

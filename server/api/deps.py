@@ -38,13 +38,23 @@ async def get_scheme(request: Request) -> CodeScheme:
     return request.app.state.scheme
 
 
+# Requests that only read; every other method may write (see server.db.writing).
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def engine_for(request: Request):
+    """The engine for this request: the writing one unless the method only reads."""
+    state = request.app.state
+    return state.engine if request.method in READING_METHODS else state.writer
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request; the route commits, anything else is rolled back.
 
     Opening a Session touches no connection; closing one hands its connection back to the
     pool (a rollback: microseconds on SQLite, one local round trip on PostgreSQL).
     """
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+    with Session(engine_for(request), expire_on_commit=False) as session:
         yield session
 
 
