@@ -20,6 +20,7 @@ from server.api.deps import (
     SessionDep,
     SettingsDep,
     Watcher,
+    WritingSessionDep,
 )
 from server.api.paging import Page
 from server.models.copies import (
@@ -173,7 +174,7 @@ def content_disposition(file_name: str) -> str:
 
 @router.get("/{copy_id}", response_class=FileResponse,
             responses={200: {"content": {"application/octet-stream": {}}}})
-def download_copy(copy_id: RowId, session: SessionDep, settings: SettingsDep, user: Reader):
+def download_copy(copy_id: RowId, session: WritingSessionDep, settings: SettingsDep, user: Reader):
     """The file itself, streamed; only for records at or below your clearance; audited."""
     copy, path = copies.open_for_download(
         session, CopyStore(settings.copies_path), copy_id, clearance=user.clearance,

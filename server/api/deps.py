@@ -58,9 +58,16 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
 
 
+async def get_writing_session(request: Request) -> AsyncIterator[Session]:
+    """A session on the writing engine, for a GET that writes (e.g. one that is audited)."""
+    with Session(request.app.state.writer, expire_on_commit=False) as session:
+        yield session
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SchemeDep = Annotated[CodeScheme, Depends(get_scheme)]
 SessionDep = Annotated[Session, Depends(get_session)]
+WritingSessionDep = Annotated[Session, Depends(get_writing_session)]
 
 
 def _unauthorized(detail: str) -> HTTPException:
