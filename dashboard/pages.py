@@ -77,8 +77,11 @@ class PageRefused(Exception):
 
 
 async def _session(request: Request) -> AsyncIterator[Session]:
-    # async: no thread-pool hop just to open and close a session (see server/api/deps.py)
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+    # async: no thread-pool hop just to open and close a session (see server/api/deps.py).
+    # A form posted may write: its transaction begins IMMEDIATE (server.db.writing).
+    state = request.app.state
+    engine = state.engine if request.method in ("GET", "HEAD") else state.writer
+    with Session(engine, expire_on_commit=False) as session:
         yield session
 
 

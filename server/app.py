@@ -23,7 +23,7 @@ from server.api import (
     places,
     scan,
 )
-from server.db import make_engine
+from server.db import make_engine, writing
 from server.leader import Duty, Leadership
 from server.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from server.services.live import Feed
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.devices_enabled:
             from server.device_link import start_device_link
 
-            app.state.broker_link = start_device_link(settings, app.state.engine, app.state.scheme)
+            app.state.broker_link = start_device_link(settings, app.state.writer, app.state.scheme)
         leadership = _lead(settings, app)
         yield
         if leadership is not None:
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.db_url)
+    app.state.writer = writing(app.state.engine)  # same pool; for work that writes
     app.state.scheme = settings.code_scheme
     app.state.broker_link = None
     app.state.feed = Feed(app.state.engine)
@@ -124,7 +125,7 @@ def _lead(settings: Settings, app: FastAPI) -> Leadership | None:
     from server.jobs import Jobs
     from server.publisher import TwinPublisher
 
-    engine = app.state.engine
+    engine = app.state.writer  # the jobs and the publisher's cursor write
     publisher = TwinPublisher(engine, app.state.broker_link.link, root=settings.mqtt_topic_root)
     duties = [Duty("the twin publisher", publisher.start, publisher.stop)]
     if settings.jobs_enabled:

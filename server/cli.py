@@ -11,7 +11,7 @@ import sys
 
 from sqlmodel import Session
 
-from server.db import make_engine, migrate, session_scope
+from server.db import make_engine, migrate, session_scope, writing
 from server.settings import Settings, UnsafeSettings
 
 log = logging.getLogger(__name__)
@@ -265,7 +265,7 @@ def cmd_import_records(args: argparse.Namespace, settings: Settings) -> int:
     def progress(stage: str, done: int, total: int) -> None:
         bars.setdefault(stage, _progress_bar(f"{stage:>8}"))(done, total)  # type: ignore[operator]
 
-    with Session(make_engine(settings.db_url), expire_on_commit=False) as session:
+    with Session(writing(make_engine(settings.db_url)), expire_on_commit=False) as session:
         try:
             report = imports.import_records(
                 session, data, scheme=scheme, actor=f"cli:{getpass.getuser()}",

@@ -26,6 +26,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            # pysqlite's own BEGIN comes late (before the first INSERT, never before a
+            # SAVEPOINT) and is always DEFERRED; we emit BEGIN ourselves in _sqlite_begin.
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -33,8 +36,28 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get(SQLITE_BEGIN, '')}")
+
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+
+
+# The execution option that says how a SQLite transaction begins (see writing()).
+SQLITE_BEGIN = "sqlite_begin"
+
+
+def writing(engine: Engine) -> Engine:
+    """The same engine (and pool) for work that writes: on SQLite it begins IMMEDIATE.
+
+    A DEFERRED transaction that reads and then writes cannot wait for the write lock: when
+    another connection committed since its first read, SQLite refuses the upgrade at once
+    ("database is locked"), whatever the busy timeout. BEGIN IMMEDIATE takes the lock first,
+    waiting for it under the busy timeout. Readers keep plain BEGIN and never queue behind a
+    writer (WAL). PostgreSQL ignores the option.
+    """
+    return engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -44,8 +67,8 @@ def is_postgres(engine: Engine) -> bool:
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    with Session(engine, expire_on_commit=False) as session:
+    """One unit of work that writes: commit on success, roll back on any error."""
+    with Session(writing(engine), expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

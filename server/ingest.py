@@ -31,6 +31,7 @@ from sqlmodel import Session, col, select
 from devices.codecs import mqtt_json
 from devices.events import ClimateReading, DeviceStatus, Reject, Scan, TagReads
 from server.clock import as_utc, now
+from server.db import writing
 from server.models.devices import Device
 from server.models.places import Location
 from server.services import boxes, climate, devices, news, scan
@@ -44,6 +45,7 @@ Ack = Callable[[], None]
 Entry = tuple[Item, Ack | None]
 
 REGISTRY_TTL_S = 5.0
+TRANSIENT_PATIENCE_S = 120.0  # how long a batch waits out deadlocks and held locks
 
 
 @dataclass(slots=True)
@@ -87,7 +89,7 @@ class Ingest:
         server_ids: frozenset[str] = frozenset(),
         clock_ahead_s: float = 300.0,
     ) -> None:
-        self.engine = engine
+        self.engine = writing(engine)  # every batch writes: SQLite's BEGIN IMMEDIATE
         self.scheme = scheme
         self.topics = mqtt_json.topics(root)
         self.clock_ahead = timedelta(seconds=clock_ahead_s)
@@ -178,17 +180,7 @@ class Ingest:
     def _apply_safely(self, entries: list[Entry]) -> None:
         items = [item for item, _ in entries]
         try:
-            try:
-                self._apply(items)
-            except OperationalError as exc:
-                # A deadlock with another worker, or a lock held too long: the whole batch is
-                # worth one more try before it is taken apart.
-                log.warning("a batch of %d items met %s; trying it once more", len(items),
-                            type(exc.orig).__name__)
-                self.counters.retried_batches += 1
-                self.placement.forget()
-                time.sleep(0.05)
-                self._apply(items)
+            self._apply_patiently(items)
         except Exception:
             log.exception("a batch of %d items failed; applying them one by one", len(entries))
             self.counters.failed_batches += 1
@@ -207,6 +199,25 @@ class Ingest:
                                                 f"{exc}"):
                     continue  # not acknowledged: the broker offers it again after a restart
             _acknowledge([(item, ack)])
+
+    def _apply_patiently(self, items: list[Item]) -> None:
+        """Apply a batch; a deadlock or a write lock held elsewhere (a long import on SQLite)
+        is waited out, since nothing is acknowledged until the batch commits."""
+        waited, pause = 0.0, 0.05
+        while True:
+            try:
+                self._apply(items)
+                return
+            except OperationalError as exc:
+                if waited >= TRANSIENT_PATIENCE_S or self._stop.is_set():
+                    raise
+                log.warning("a batch of %d items met %s; trying again in %.2f s", len(items),
+                            type(exc.orig).__name__, pause)
+                self.counters.retried_batches += 1
+                self.placement.forget()
+                time.sleep(pause)
+                waited += pause
+                pause = min(pause * 2, 2.0)
 
     def _keep_failure(self, item: Item, reason: str) -> bool:
         """Keep an item that cannot be applied as a reject; False if even that failed."""

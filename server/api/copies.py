@@ -20,6 +20,7 @@ from server.api.deps import (
     SessionDep,
     SettingsDep,
     Watcher,
+    WritingSessionDep,
 )
 from server.api.paging import Page
 from server.models.copies import (
@@ -107,7 +108,7 @@ def _too_large(settings: Settings) -> HTTPException:
 async def upload_copy(reference_code: str, request: Request, settings: SettingsDep,
                       user: Archivist):
     """Attach a file (multipart field `file`); streamed to the store, hashed and checked."""
-    engine = request.app.state.engine
+    engine, writer = request.app.state.engine, request.app.state.writer
 
     def record_exists() -> None:
         with Session(engine) as session:
@@ -143,7 +144,7 @@ async def upload_copy(reference_code: str, request: Request, settings: SettingsD
     stored = await run_in_threadpool(part.intake.finish)
 
     def attach() -> tuple[ElectronicCopyPublic, bool]:
-        with Session(engine, expire_on_commit=False) as session:
+        with Session(writer, expire_on_commit=False) as session:
             copy, held = copies.add_copy(
                 session, reference_code=reference_code, stored=stored,
                 file_name=part.file_name, actor=user.username,
@@ -173,7 +174,7 @@ def content_disposition(file_name: str) -> str:
 
 @router.get("/{copy_id}", response_class=FileResponse,
             responses={200: {"content": {"application/octet-stream": {}}}})
-def download_copy(copy_id: RowId, session: SessionDep, settings: SettingsDep, user: Reader):
+def download_copy(copy_id: RowId, session: WritingSessionDep, settings: SettingsDep, user: Reader):
     """The file itself, streamed; only for records at or below your clearance; audited."""
     copy, path = copies.open_for_download(
         session, CopyStore(settings.copies_path), copy_id, clearance=user.clearance,

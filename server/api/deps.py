@@ -38,19 +38,36 @@ async def get_scheme(request: Request) -> CodeScheme:
     return request.app.state.scheme
 
 
+# Requests that only read; every other method may write (see server.db.writing).
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def engine_for(request: Request):
+    """The engine for this request: the writing one unless the method only reads."""
+    state = request.app.state
+    return state.engine if request.method in READING_METHODS else state.writer
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request; the route commits, anything else is rolled back.
 
     Opening a Session touches no connection; closing one hands its connection back to the
     pool (a rollback: microseconds on SQLite, one local round trip on PostgreSQL).
     """
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+    with Session(engine_for(request), expire_on_commit=False) as session:
+        yield session
+
+
+async def get_writing_session(request: Request) -> AsyncIterator[Session]:
+    """A session on the writing engine, for a GET that writes (e.g. one that is audited)."""
+    with Session(request.app.state.writer, expire_on_commit=False) as session:
         yield session
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SchemeDep = Annotated[CodeScheme, Depends(get_scheme)]
 SessionDep = Annotated[Session, Depends(get_session)]
+WritingSessionDep = Annotated[Session, Depends(get_writing_session)]
 
 
 def _unauthorized(detail: str) -> HTTPException:

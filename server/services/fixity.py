@@ -15,6 +15,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from server.clock import now
+from server.db import writing
 from server.models.copies import CopyCheck, ElectronicCopy
 from server.models.holdings import Record
 from server.services import alarms
@@ -96,9 +97,10 @@ def verify_copies(engine: Engine, store: CopyStore, *, actor: str = "system",
             .order_by(func.min(ElectronicCopy.id))
         ).all())
     total = len(hashes)
+    writer = writing(engine)  # each file's results are written in a transaction of its own
     for done, sha256 in enumerate(hashes, start=1):
         try:
-            with Session(engine, expire_on_commit=False) as session:
+            with Session(writer, expire_on_commit=False) as session:
                 _check_file(session, store, sha256, actor, report)
                 session.commit()
         except Exception as exc:  # one bad file must not stop the run

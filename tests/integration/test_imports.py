@@ -107,6 +107,24 @@ def test_boxes_and_places_are_created_only_when_asked(client, auth):
     assert (again["unchanged"], again["boxes_created"], again["locations_created"]) == (2, 0, 0)
 
 
+def test_a_row_that_fails_while_writing_leaves_nothing_of_the_import(client, auth):
+    admin = auth("admin")
+    codes = build_tree(client, admin, slot_capacity=1)
+    first, second = (client.post("/api/boxes", headers=admin, json={}).json()["code"]
+                     for _ in range(2))
+    # every row is valid on its own; only writing finds that both boxes cannot fit Slot 1
+    register = (
+        "reference_code,title,box,location\n"
+        f"WS·2022·Y·0001,Fits,{first},{codes['Slot 1']}\n"
+        f"WS·2022·Y·0002,Does not fit,{second},{codes['Slot 1']}\n"
+    ).encode()
+    refused = post(client, admin, register)
+    assert refused.status_code == 422, refused.text
+    assert [p["row"] for p in refused.json()["problems"]] == [3]
+    assert refs(client, admin) == []
+    assert client.get(f"/api/boxes/{first}", headers=admin).json()["location"] is None
+
+
 def test_gb18030_is_read_and_other_encodings_are_refused(client, auth):
     admin = auth("admin")
     text = HEADER + GOOD

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from devices.events import ClimateReading, DeviceStatus, Reject, Scan, TagRead, TagReads
 from server.clock import now
+from server.db import writing
 from server.ingest import Ingest
 from server.models.alarms import Alarm
 from server.models.climate import ClimateSample
@@ -76,8 +77,14 @@ def reads(device: str, *pairs, seq: int | None = None, ts=None) -> TagReads:
     return TagReads(device, ts or now(), seq, tuple(TagRead(e, a, r, c) for e, a, r, c in pairs))
 
 
-def box_row(session: Session, box: Box) -> Box:
+def see_what_ingest_committed(session: Session) -> None:
+    """End the session's read transaction (a snapshot on SQLite) and forget what it loaded."""
+    session.rollback()
     session.expire_all()
+
+
+def box_row(session: Session, box: Box) -> Box:
+    see_what_ingest_committed(session)
     return session.get(Box, box.id)
 
 
@@ -130,13 +137,13 @@ def test_redelivered_messages_are_counted_once(session, room, ingest):
     for _ in range(3):
         ingest.submit(message)
     assert ingest.drain()
-    session.expire_all()
+    see_what_ingest_committed(session)
     assert session.get(Device, "shelf-1").reads_total == 1
     assert ingest.counters.duplicates == 2
     restarted = reads("shelf-1", (box.epc, 1, -45.0, 2), seq=7, ts=now() + timedelta(seconds=1))
     ingest.submit(restarted)  # same seq after a device restart, later ts: not a duplicate
     assert ingest.drain()
-    session.expire_all()
+    see_what_ingest_committed(session)
     assert session.get(Device, "shelf-1").reads_total == 2
 
 
@@ -231,7 +238,7 @@ def test_silent_and_missing_are_found_by_the_jobs_and_cleared_when_heard(session
     ingest.submit(reads("shelf-1", (box.epc, 1, -45.0, 3), seq=2))
     ingest.submit(ClimateReading("th-1", now(), 2, 20.0, 50.0))
     assert ingest.drain()
-    session.expire_all()
+    see_what_ingest_committed(session)
     assert box_row(session, box).status == "on_shelf"
     assert session.get(Device, "th-1").state == "online"
     assert session.exec(select(Alarm).where(Alarm.state == "active")).all() == []
@@ -240,12 +247,12 @@ def test_silent_and_missing_are_found_by_the_jobs_and_cleared_when_heard(session
 def test_status_messages_and_last_will_set_the_device_state(session, room, ingest):
     ingest.submit(DeviceStatus("shelf-1", "offline", now()))
     assert ingest.drain()
-    session.expire_all()
+    see_what_ingest_committed(session)
     assert session.get(Device, "shelf-1").state == "offline"
     assert session.exec(select(Alarm).where(Alarm.kind == "device_offline")).one().subject == "shelf-1"
     ingest.submit(DeviceStatus("shelf-1", "online", now()))
     assert ingest.drain()
-    session.expire_all()
+    see_what_ingest_committed(session)
     assert session.get(Device, "shelf-1").state == "online"
     assert session.exec(select(Alarm).where(Alarm.state == "active")).all() == []
 
@@ -267,7 +274,7 @@ def test_a_box_in_a_slot_stays_there_when_its_shelf_antenna_hears_it(session, in
 def test_two_workers_counting_for_one_reader_lose_nothing(session, room, db):
     """Two ingest workers (a shared subscription splits one stream) count into one device."""
     box = room["boxes"][0]
-    workers = [Ingest(db, scheme=SCHEME, batch_max=5, linger_s=0) for _ in range(2)]
+    workers = [Ingest(writing(db), scheme=SCHEME, batch_max=5, linger_s=0) for _ in range(2)]
     for worker in workers:
         worker.start()
     try:
@@ -278,5 +285,5 @@ def test_two_workers_counting_for_one_reader_lose_nothing(session, room, db):
     finally:
         for worker in workers:
             worker.stop()
-    session.expire_all()
+    see_what_ingest_committed(session)
     assert session.get(Device, "shelf-1").reads_total == 400
