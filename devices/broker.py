@@ -87,7 +87,7 @@ def start_embedded_broker(
     if engine is None:
         engine = "mosquitto" if shutil.which("mosquitto") else "amqtt"
     owned_dir = data_dir is None
-    work = Path(tempfile.mkdtemp(prefix="archive-twin-broker-")) if owned_dir else Path(data_dir)
+    work = Path(tempfile.mkdtemp(prefix="archive-twin-broker-")) if data_dir is None else Path(data_dir)
     work.mkdir(parents=True, exist_ok=True)
     try:
         if engine == "mosquitto":

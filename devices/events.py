@@ -19,7 +19,8 @@ class TagRead(NamedTuple):
     epc: str
     antenna: int
     rssi: float
-    count: int = 1
+    # Shadows tuple.count(), which nobody calls on a read; the wire format names the field.
+    count: int = 1  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)

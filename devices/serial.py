@@ -179,7 +179,8 @@ def _open_pyserial(url: str, baudrate: int) -> serial.SerialBase:
 
 def _read_some(port: serial.SerialBase) -> bytes:
     # Blocks at most the port timeout, so stop() is noticed promptly.
-    return port.read(max(1, port.in_waiting))
+    # Every port serial_for_url makes has in_waiting; the stubs' SerialBase does not declare it.
+    return port.read(max(1, port.in_waiting))  # type: ignore[attr-defined]
 
 
 class ScannerPort(SerialDevice):

@@ -42,7 +42,8 @@ def qr_matrix(payload: str) -> list[list[bool]]:
     """The QR symbol's dark modules, row by row (no quiet zone)."""
     qr = _qr(payload, 0)
     qr.make(fit=True)
-    return [list(row) for row in qr.modules]
+    # make() has set every module, but the stubs type an unset one as None.
+    return [[bool(dark) for dark in row] for row in qr.modules]
 
 
 def code128_pattern(text: str) -> str:

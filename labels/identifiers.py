@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, final
 
 if TYPE_CHECKING:
     from labels.epc import Epc
@@ -102,6 +102,7 @@ class Identified:
     form: str
 
 
+@final  # so that `type(hit) is _Refusal` tells the type checker the other branch has none
 @dataclass(frozen=True, slots=True)
 class _Refusal:
     """A cached "no": the error to raise again for text already seen to be invalid."""

@@ -13,12 +13,12 @@ from labels.artwork import Artwork, Bars, Frame, QRCode, Text, compose
 from labels.barcodes import dark_runs
 from labels.content import Label
 from labels.layouts import Layout, layout_for
-from labels.typefaces import CID, TRUETYPE, bold_covers, pdf_fonts
+from labels.typefaces import CID, TRUETYPE, Metrics, bold_covers, pdf_fonts
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-FONT_MODES = {"embedded": TRUETYPE, "cid": CID}
+FONT_MODES: dict[str, Metrics] = {"embedded": TRUETYPE, "cid": CID}
 
 
 def label_pdf(

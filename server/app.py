@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """The state of the database and of the broker link."""
         try:
             with Session(app.state.engine) as session:
-                session.exec(text("SELECT 1"))
+                session.execute(text("SELECT 1"))
             database = "ok"
         except Exception as exc:  # the answer must say what is wrong, not fail
             log.warning("health check: database unreachable: %s", exc)

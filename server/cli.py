@@ -394,7 +394,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def _serve_with_simulated_room(settings: Settings, host: str, port: int, base: str) -> None:
     """Serve, and once the server answers run the virtual room against its broker."""
     import uvicorn
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from server.app import create_app
     from server.models.devices import Device, DeviceCreate
@@ -408,7 +408,7 @@ def _serve_with_simulated_room(settings: Settings, host: str, port: int, base: s
     with session_scope(engine) as session:
         # registered before the ports open, so their first words are not kept as rejects
         room = session.exec(select(Location.code).where(Location.kind == "room")
-                            .order_by(Location.id)).first()
+                            .order_by(col(Location.id))).first()
         for spec in line_devices(lines, room):
             if session.get(Device, spec.id) is None:
                 devices.register(session, DeviceCreate(

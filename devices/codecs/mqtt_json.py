@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -185,7 +186,7 @@ def _seq(doc: dict[str, Any]) -> int | None:
 
 
 def _number(doc: dict[str, Any], key: str, where: str = "") -> float:
-    value = doc.get(key)
+    value: Any = doc.get(key)
     kind = type(value)
     if kind is not float and kind is not int:
         if value is None and key not in doc:
@@ -242,7 +243,7 @@ def _decode_reads(device_id: str, doc: dict[str, Any], topic: str) -> TagReads:
         raise CodecError("reads must be a list" if "reads" in doc else "reads is missing")
     hex_match = _EPC_HEX.fullmatch
     checked_get = _CHECKED_EPCS.get
-    out = []
+    out: list[TagRead] = []
     append = out.append
     # One tight loop with exact type checks: this is the hot path of the whole ingest.
     for i, r in enumerate(raw):
@@ -304,7 +305,7 @@ def _decode_status(device_id: str, doc: dict[str, Any], topic: str) -> DeviceSta
     return DeviceStatus(device_id, state, parse_ts(doc.get("ts")), topic)
 
 
-_DECODERS = {
+_DECODERS: dict[str, Callable[[str, dict[str, Any], str], Event]] = {
     "reads": _decode_reads,
     "scans": _decode_scan,
     "climate": _decode_climate,

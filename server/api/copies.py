@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request, status
@@ -34,6 +35,9 @@ from server.services.copies import CopyStore, Intake, TooLarge
 from server.services.fixity import verify_copies
 from server.settings import Settings
 
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
+
 record_router = APIRouter(prefix="/api/records", tags=["copies"])
 router = APIRouter(prefix="/api/copies", tags=["copies"])
 
@@ -62,7 +66,7 @@ class _FilePart:
         self._header_value = b""
         self._headers: dict[bytes, bytes] = {}
 
-    def callbacks(self) -> dict:
+    def callbacks(self) -> MultipartCallbacks:
         return {
             "on_part_begin": self._begin, "on_header_field": self._field,
             "on_header_value": self._value, "on_header_end": self._header_end,

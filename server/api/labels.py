@@ -93,7 +93,9 @@ class LabelBatch(BaseModel):
              responses={200: {"content": {"application/pdf": {}, "application/vnd.zebra-zpl": {}}}})
 def batch(data: LabelBatch, session: SessionDep, scheme: SchemeDep, user: Mover):
     """Many labels at once: one PDF sheet run or one ZPL stream."""
-    codes = data.codes or labelling.expand_range(data.range.first, data.range.last)
+    # The model's validator lets through exactly one of codes and range.
+    wanted = data.range
+    codes = data.codes if wanted is None else labelling.expand_range(wanted.first, wanted.last)
     labels = labelling.labels_for(session, codes, scheme=scheme, clearance=user.clearance)
     return _answer(labels, output=data.format, layout=data.layout, dpi=data.dpi, rfid=data.rfid,
                    filename=f"labels-{codes[0]}-{len(codes)}")

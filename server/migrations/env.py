@@ -18,6 +18,9 @@ def run_migrations() -> None:
     if connectable is not None:
         _run(connectable)
         return
+    if url is None:
+        # server.db.migrate() always sets it; a bare `alembic upgrade` without it cannot go on.
+        raise RuntimeError("alembic: no sqlalchemy.url to migrate")
     engine = make_engine(url)
     with engine.connect() as connection:
         _run(connection)

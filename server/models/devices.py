@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, StringConstraints
+from pydantic import StringConstraints
 from sqlalchemy import BigInteger, Column, LargeBinary
 from sqlmodel import Field, SQLModel
 
@@ -49,7 +49,7 @@ class DeviceMessage(SQLModel, table=True):
 
 
 class DeviceCreate(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = {"extra": "forbid"}
     id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]+$")] = Field(
         min_length=1, max_length=64, description="the id the device uses in its topics",
         schema_extra={"examples": ["shelf-r1-u03"]},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import ConfigDict, field_validator
+from pydantic import field_validator
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
@@ -38,7 +38,7 @@ class Box(SQLModel, table=True):
 
 
 class BoxCreate(SQLModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = {"extra": "forbid", "populate_by_name": True}
     home: str | None = Field(
         default=None, description="code of the location the box belongs in",
         schema_extra={"examples": ["L00001042"]},
@@ -48,17 +48,18 @@ class BoxCreate(SQLModel):
 
 
 class BoxUpdate(SQLModel):
-    model_config = ConfigDict(
-        extra="forbid", populate_by_name=True,
-        json_schema_extra={"examples": [{"home": "L00001042", "size": "A4-60mm", "width_mm": 60}]},
-    )
+    model_config = {
+        "extra": "forbid",
+        "populate_by_name": True,
+        "json_schema_extra": {"examples": [{"home": "L00001042", "size": "A4-60mm", "width_mm": 60}]},
+    }
     home: str | None = None
     size: str | None = Field(default=None, max_length=30)
     width_mm: int | None = Field(default=None, gt=0, le=2000)
 
 
 class BoxMove(SQLModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = {"extra": "forbid", "populate_by_name": True}
     to: str = Field(description="code of the location", schema_extra={"examples": ["L00001042"]})
     reason: MoveReason = "manual"
 
@@ -101,8 +102,12 @@ class Record(RecordBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     reference_code: str = Field(max_length=100, unique=True, index=True)
     description: str | None = Field(default=None, sa_column=Column(Text))
-    retention: str = Field(default="permanent", max_length=10)
-    classification: str = Field(default="internal", max_length=12, index=True)
+    # Plain text columns (SQLModel maps no Literal); RecordCreate/RecordUpdate check the values,
+    # so the table widens the base's Literal to str on purpose.
+    retention: str = Field(default="permanent", max_length=10)  # type: ignore[assignment]
+    classification: str = Field(  # type: ignore[assignment]
+        default="internal", max_length=12, index=True
+    )
     fonds: str | None = Field(default=None, max_length=50, index=True)
     year: int | None = Field(default=None, index=True)
     extra: dict[str, Any] = Field(default_factory=dict, sa_type=Json)
@@ -124,7 +129,7 @@ def _reference_code_is_printable(value: str) -> str:
 
 
 class RecordCreate(RecordBase):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = {"extra": "forbid", "populate_by_name": True}
     meta: dict[str, Any] = Field(
         default_factory=dict, alias="metadata", description="free metadata (any keys)"
     )
@@ -134,11 +139,13 @@ class RecordCreate(RecordBase):
 
 
 class RecordUpdate(SQLModel):
-    model_config = ConfigDict(
-        extra="forbid", populate_by_name=True,
-        json_schema_extra={"examples": [{"title": "2024年度会计凭证 第1册", "classification": "internal",
-                                         "box": "B00000123"}]},
-    )
+    model_config = {
+        "extra": "forbid",
+        "populate_by_name": True,
+        "json_schema_extra": {"examples": [
+            {"title": "2024年度会计凭证 第1册", "classification": "internal", "box": "B00000123"}
+        ]},
+    }
     title: str | None = Field(default=None, min_length=1, max_length=500)
     description: str | None = Field(default=None, max_length=20_000)
     fonds: str | None = Field(default=None, max_length=50)
@@ -152,7 +159,7 @@ class RecordUpdate(SQLModel):
 
 
 class RecordPublic(RecordBase):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = {"populate_by_name": True}
     meta: dict[str, Any] = Field(default_factory=dict, alias="metadata")
     box: str | None = None
     location: str | None = None

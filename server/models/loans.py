@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 from server.models.columns import Timestamp
@@ -28,7 +27,7 @@ class Loan(SQLModel, table=True):
 
 
 class LoanCreate(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = {"extra": "forbid"}
     borrower: str = Field(min_length=1, max_length=100,
                           description="username of the person who takes the box",
                           schema_extra={"examples": ["li.wei"]})
@@ -39,7 +38,7 @@ class LoanCreate(SQLModel):
 
 
 class LoanReturn(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = {"extra": "forbid"}
     to: str | None = Field(default=None,
                            description="shelve it here at once (a location code); otherwise "
                                        "the box is in transit until someone shelves it",

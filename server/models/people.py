@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, StringConstraints
+from pydantic import StringConstraints
 from sqlmodel import Field, SQLModel
 
 from server.models.columns import Timestamp
@@ -31,12 +31,12 @@ class User(SQLModel, table=True):
 
 
 class UserCreate(SQLModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"username": "li.wei", "password": "a-long-password",
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {"examples": [{"username": "li.wei", "password": "a-long-password",
                                          "role": "borrower", "clearance": "internal",
                                          "full_name": "李伟"}]},
-    )
+    }
     username: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@-]+$")] = Field(
         min_length=2, max_length=64, description="letters, digits and _ . @ -"
     )

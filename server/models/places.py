@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 from server.models.columns import Timestamp
@@ -42,7 +41,9 @@ class Location(LocationBase, table=True):
 
     __tablename__ = "locations"
 
-    kind: str = Field(max_length=10, index=True)
+    # The column is plain text (SQLModel maps no Literal); the kinds are checked where a location
+    # is made, so the table widens the base's Literal to str on purpose.
+    kind: str = Field(max_length=10, index=True)  # type: ignore[assignment]
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=9, unique=True, index=True)
     site_id: int = Field(foreign_key="sites.id")
@@ -54,7 +55,7 @@ class Location(LocationBase, table=True):
 
 
 class LocationCreate(LocationBase):
-    model_config = ConfigDict(extra="forbid")
+    model_config = {"extra": "forbid"}
     parent: str | None = Field(
         default=None, description="code of the parent location; null for a room",
         schema_extra={"examples": ["L00000012"]},
@@ -62,10 +63,10 @@ class LocationCreate(LocationBase):
 
 
 class LocationUpdate(SQLModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"name": "Shelf 4", "capacity": 6, "length_mm": 900}]},
-    )
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {"examples": [{"name": "Shelf 4", "capacity": 6, "length_mm": 900}]},
+    }
     name: str | None = Field(default=None, min_length=1, max_length=100)
     capacity: int | None = Field(default=None, ge=0, le=10_000)
     length_mm: int | None = Field(default=None, ge=0, le=100_000)
@@ -88,10 +89,10 @@ LightColor = Literal["green", "blue", "red", "yellow", "white"]
 class LightRequest(SQLModel):
     """Switch the shelf light at a place, e.g. to guide a person picking a box."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"on": True, "color": "green", "seconds": 60}]},
-    )
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {"examples": [{"on": True, "color": "green", "seconds": 60}]},
+    }
 
     on: bool = True
     color: LightColor = "green"

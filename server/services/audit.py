@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from server.clock import now
 from server.models.audit import AuditEntry
+from server.models.columns import saved_id
 from server.services.listing import page
 
 GENESIS = "0" * 64
@@ -54,7 +55,7 @@ def record(
     session.flush()
     if session.get_bind().dialect.name == "postgresql":
         # Two writers must not both chain onto the same last entry.
-        session.exec(text("SELECT pg_advisory_xact_lock(7219001)"))
+        session.execute(text("SELECT pg_advisory_xact_lock(7219001)"))
     last = session.exec(select(AuditEntry.hash).order_by(col(AuditEntry.id).desc()).limit(1)).first()
     entry = AuditEntry(
         at=now(),
@@ -66,6 +67,7 @@ def record(
         before=None if before is None else json.loads(canonical(before)),
         after=None if after is None else json.loads(canonical(after)),
         prev_hash=last or GENESIS,
+        hash="",  # set below: it covers every other field
     )
     entry.hash = entry_hash(entry)
     session.add(entry)
@@ -90,34 +92,33 @@ def _entries(session: Session, batch: int = 5000) -> Iterator[AuditEntry]:
         if not rows:
             return
         yield from rows
-        last_id = rows[-1].id
+        last_id = saved_id(rows[-1])
 
 
 def verify(session: Session) -> tuple[int, ChainBreak | None]:
     """Walk the chain; return how many entries held and the first break, if any."""
     prev_hash, prev_id, checked = GENESIS, 0, 0
     for entry in _entries(session):
+        entry_id = saved_id(entry)
         if entry.prev_hash != prev_hash:
-            what = "removed" if entry.id != prev_id + 1 else "altered"
+            what = "removed" if entry_id != prev_id + 1 else "altered"
             reason = (
-                f"entry {entry.id} does not follow entry {prev_id}: an entry before it was {what}"
+                f"entry {entry_id} does not follow entry {prev_id}: an entry before it was {what}"
                 if prev_id
-                else f"entry {entry.id} is not the start of the log: earlier entries were removed"
+                else f"entry {entry_id} is not the start of the log: earlier entries were removed"
             )
-            return checked, ChainBreak(entry.id, reason)
+            return checked, ChainBreak(entry_id, reason)
         if entry_hash(entry) != entry.hash:
-            return checked, ChainBreak(entry.id, f"entry {entry.id} was altered after it was written")
-        prev_hash, prev_id = entry.hash, entry.id
+            return checked, ChainBreak(entry_id, f"entry {entry_id} was altered after it was written")
+        prev_hash, prev_id = entry.hash, entry_id
         checked += 1
     return checked, None
 
 
 def head(session: Session) -> tuple[int, str] | None:
     """The newest entry's id and hash: the anchor to keep elsewhere (see check_anchor)."""
-    row = session.exec(
-        select(AuditEntry.id, AuditEntry.hash).order_by(col(AuditEntry.id).desc()).limit(1)
-    ).first()
-    return (int(row[0]), row[1]) if row else None
+    newest = session.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(1)).first()
+    return (saved_id(newest), newest.hash) if newest else None
 
 
 def check_anchor(session: Session, anchor: str) -> ChainBreak | None:
@@ -134,7 +135,7 @@ def check_anchor(session: Session, anchor: str) -> ChainBreak | None:
         return ChainBreak(int(entry_id), f"entry {entry_id}, the anchor, is gone: the newest "
                                          "entries were removed")
     if entry.hash != wanted:
-        return ChainBreak(entry.id, f"entry {entry.id} no longer has the anchor's hash: the log "
+        return ChainBreak(saved_id(entry), f"entry {entry.id} no longer has the anchor's hash: the log "
                                     "was rewritten from there on")
     return None
 

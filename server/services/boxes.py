@@ -5,13 +5,15 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import bindparam, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from server.clock import as_utc, now
-from server.models.holdings import Box, BoxCreate, BoxPublic, BoxUpdate, Movement, Record
+from server.models.columns import saved_id
+from server.models.holdings import Box, BoxCreate, BoxPublic, BoxStatus, BoxUpdate, Movement, Record
 from server.models.places import Location
 from server.services import audit, locations, news
 from server.services.codes import CodeScheme
@@ -47,8 +49,8 @@ def create_box(session: Session, data: BoxCreate, *, scheme: CodeScheme, actor: 
     )
     session.add(box)
     session.flush()
-    box.code = scheme.box_code(box.id)
-    box.epc = scheme.box_epc(box.id)
+    box.code = scheme.box_code(saved_id(box))
+    box.epc = scheme.box_epc(saved_id(box))
     session.flush()
     tell_changed(session, box, reason="registered", by=actor)
     audit.record(
@@ -105,7 +107,7 @@ def move_box(
         check_room_for(session, target, box_codes=[box.code])
     before = snapshot(session, box)
     movement = Movement(
-        box_id=box.id,
+        box_id=saved_id(box),
         from_id=box.location_id,
         to_id=target.id,
         at=now(),
@@ -209,7 +211,7 @@ def present(session: Session, boxes: Iterable[Box], *, scheme: CodeScheme) -> li
         )
         result.append(
             BoxPublic(
-                code=box.code, epc=box.epc, qr=scheme.qr(box.code), status=box.status,
+                code=box.code, epc=box.epc, qr=scheme.qr(box.code), status=cast(BoxStatus, box.status),
                 location=here_code, location_path=here_path, home=home_code, home_path=home_path,
                 size=box.size, width_mm=box.width_mm, last_seen_at=box.last_seen_at,
                 last_seen_by=box.last_seen_by, records=count,

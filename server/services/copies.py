@@ -20,6 +20,7 @@ from typing import BinaryIO
 from sqlmodel import Session, col, select
 
 from server.clock import now
+from server.models.columns import saved_id
 from server.models.copies import CopyCheck, ElectronicCopy, ElectronicCopyPublic, PropertyCheck
 from server.models.holdings import Record
 from server.services import audit, records
@@ -339,7 +340,7 @@ def add_copy(session: Session, *, reference_code: str, stored: Stored, file_name
                                   file_name=name, added_by=actor, max_bytes=max_bytes)
     stamp = now()
     copy = ElectronicCopy(
-        record_id=record.id, sha256=stored.sha256, size_bytes=stored.size, file_name=name,
+        record_id=saved_id(record), sha256=stored.sha256, size_bytes=stored.size, file_name=name,
         media_type=fmt.media_type, format_name=fmt.name, added_by=actor, added_at=stamp,
         outcome=outcome, checks={k: v.model_dump() for k, v in checks.items()},
         checked_at=stamp, fixity="ok", fixity_checked_at=stamp,
@@ -348,7 +349,7 @@ def add_copy(session: Session, *, reference_code: str, stored: Stored, file_name
     session.flush()
     failed = [k for k, v in checks.items() if not v.ok]
     session.add(CopyCheck(
-        copy_id=copy.id, kind="ingest", at=stamp, outcome=outcome, actor=actor,
+        copy_id=saved_id(copy), kind="ingest", at=stamp, outcome=outcome, actor=actor,
         detail=("all four properties hold" if not failed
                 else "; ".join(f"{k}: {checks[k].detail}" for k in failed))[:500],
     ))

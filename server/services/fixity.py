@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from server.clock import now
 from server.db import writing
+from server.models.columns import saved_id
 from server.models.copies import CopyCheck, ElectronicCopy
 from server.models.holdings import Record
 from server.services import alarms
@@ -76,13 +77,13 @@ def _check_file(session: Session, store: CopyStore, sha256: str, actor: str,
             if changed and alarms.clear_condition(session, kind=ALARM_KIND, subject=subject):
                 log.info("fixity of %s restored", subject)
         else:
-            (report.missing if state == "missing" else report.mismatched).append(copy.id)
+            (report.missing if state == "missing" else report.mismatched).append(saved_id(copy))
             alarms.raise_alarm(
                 session, kind=ALARM_KIND, subject=subject, severity="critical",
                 message=f"{copy.file_name}: {detail} (recorded {sha256})"[:500],
             )
         if changed:
-            session.add(CopyCheck(copy_id=copy.id, kind="fixity", at=stamp, actor=actor,
+            session.add(CopyCheck(copy_id=saved_id(copy), kind="fixity", at=stamp, actor=actor,
                                   outcome="passed" if state == "ok" else "failed",
                                   detail=f"{state}: {detail}"[:500]))
 

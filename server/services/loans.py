@@ -14,6 +14,7 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from server.clock import now
+from server.models.columns import saved_id
 from server.models.holdings import CLASSIFICATIONS, Box, Movement, Record
 from server.models.loans import Loan, LoanCreate, LoanPublic
 from server.models.places import Location
@@ -57,10 +58,10 @@ def lend(session: Session, code: str, data: LoanCreate, *, actor: str) -> tuple[
                       f"clearance is {borrower.clearance}", field="borrower")
     before = boxes.snapshot(session, box)
     at = now()
-    loan = Loan(box_id=box.id, borrower=borrower.username, purpose=data.purpose,
+    loan = Loan(box_id=saved_id(box), borrower=borrower.username, purpose=data.purpose,
                 due_on=data.due_on, lent_at=at, lent_by=actor, taken_from_id=box.location_id)
     session.add(loan)
-    session.add(Movement(box_id=box.id, from_id=box.location_id, to_id=None, at=at,
+    session.add(Movement(box_id=saved_id(box), from_id=box.location_id, to_id=None, at=at,
                          by_user=actor, reason="loan"))
     box.status = "on_loan"
     box.location_id = None
@@ -135,7 +136,7 @@ def present(session: Session, loans: Iterable[Loan], *, today: date | None = Non
     ).all()) if place_ids else {}
     return [
         LoanPublic(
-            id=loan.id, box=codes.get(loan.box_id, "?"), borrower=loan.borrower,
+            id=saved_id(loan), box=codes.get(loan.box_id, "?"), borrower=loan.borrower,
             purpose=loan.purpose, due_on=loan.due_on,
             overdue=loan.returned_at is None and loan.due_on < today,
             lent_at=loan.lent_at, lent_by=loan.lent_by,
