@@ -77,10 +77,40 @@ def render(results: dict[str, dict], seconds: dict[str, float], taken: dict[str,
                 ("gate read → alarm on MQTT", f"p50 {g.get('p50_s')} s, p99 {g.get('p99_s')} s "
                  f"({g.get('alarms_arrived')}/{g.get('alarms_sent')})", "p99 ≤ 1 s", _yes(met["alarm_p99_s"])),
             ]), ""]
+    before = results.get("bench_ingest_before")
+    if ingest and before:
+        out += _ingest_compared(before, ingest, taken.get("bench_ingest_before", "?"))
     records = results.get("bench_records")
     if records:
         out += _records(records)
     return "\n".join(out)
+
+
+def _ingest_compared(before: dict, after: dict, when: str) -> list[str]:
+    """Ingest figures before and after acknowledging only what is committed (issue 9)."""
+    out = ["### Before and after: acknowledged after commit, duplicates in the database, outbox",
+           "",
+           f"Before: {before.get('note', 'the earlier run')}, taken {when}. After: this run. "
+           "The machine is shared, so compare the fraction of the ceiling (the bare subscriber "
+           "measured in the same run) more than the raw rates.", "",
+           "| run | batched reads/s | fraction of ceiling | single messages/s | single fraction "
+           "| gate→alarm p99 |", "|---|---|---|---|---|---|"]
+    for db in [k for k, v in after.items() if isinstance(v, dict) and "batched" in v]:
+        was, now = before.get(db), after[db]
+        if not isinstance(was, dict) or "batched" not in was:
+            continue
+
+        def pair(key: str, sub: str, fig: dict = now, old: dict = was) -> str:
+            return f"{old[key][sub]:,} → {fig[key][sub]:,}"
+
+        single = (f"{was['single']['fraction_of_ceiling']} → "
+                  f"{now['single']['fraction_of_ceiling']}")
+        alarm = f"{was['gate_alarm'].get('p99_s')} → {now['gate_alarm'].get('p99_s')} s"
+        out.append(f"| {db} | {pair('batched', 'reads_per_s')} | "
+                   f"{pair('batched', 'fraction_of_ceiling')} | "
+                   f"{pair('single', 'messages_per_s')} | {single} | {alarm} |")
+    out.append("")
+    return out
 
 
 def _records(records: dict) -> list[str]:
