@@ -178,16 +178,23 @@ def first_taken(session: Session, keys: list[MessageKey], *, at: datetime) -> se
     if not keys:
         return set()
     wanted = {(device, seq, _utc(ts)) for device, seq, ts in keys}
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = _TAKE_IN[session.get_bind().dialect.name == "postgresql"]
+    # One statement, many parameter sets: compiled once and cached (a VALUES list built per
+    # batch cost more to compile than the whole batch cost to apply).
+    rows = [{"device": d, "seq": s, "ts": t, "taken_at": at} for d, s, t in sorted(wanted)]
+    return {(d, s, _utc(t)) for d, s, t in session.execute(statement, rows)}
+
+
+def _take_in_statement(insert):
     table = DeviceMessage.__table__  # type: ignore[attr-defined]
-    statement = (
+    return (
         insert(table)
-        .values([{"device": d, "seq": s, "ts": t, "taken_at": at} for d, s, t in sorted(wanted)])
         .on_conflict_do_nothing()
         .returning(table.c.device, table.c.seq, table.c.ts)
     )
-    return {(d, s, _utc(t)) for d, s, t in session.execute(statement)}
+
+
+_TAKE_IN = {False: _take_in_statement(sqlite_insert), True: _take_in_statement(pg_insert)}
 
 
 def _utc(ts: datetime) -> datetime:
