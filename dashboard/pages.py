@@ -102,6 +102,13 @@ class Page:
         """A domain value in words."""
         return i18n.term(self.t, group, value)
 
+    @property
+    def person(self) -> User:
+        """The signed-in person: every page behind page_for() has one, error pages may not."""
+        if self.user is None:
+            raise RuntimeError("this page has no signed-in person: is it behind page_for()?")
+        return self.user
+
 
 def _language(request: Request) -> str:
     return i18n.choose(
@@ -265,7 +272,7 @@ def signout(page: AnyonePage) -> Response:
 @router.get("/")
 def overview(page: AnyonePage) -> Response:
     """Counts, room maps, recent movements and active alarms, kept live."""
-    if page.user.role not in WATCHERS:
+    if page.person.role not in WATCHERS:
         return RedirectResponse("/find", status_code=303)
     session = page.session
     counts = tallies.box_counts(session)
@@ -276,7 +283,7 @@ def overview(page: AnyonePage) -> Response:
         page, "overview.html", live=LIVE_KINDS,
         box_counts=counts, box_total=sum(counts.values()),
         statuses=("on_shelf", "in_transit", "on_loan", "missing", "disposed"),
-        record_total=tallies.record_count(session, clearance=page.user.clearance),
+        record_total=tallies.record_count(session, clearance=page.person.clearance),
         device_states=states, device_total=sum(states.values()),
         alarms=active, alarm_total=active_total,
         moves=tallies.recent_movements(session), drawings=drawings,
@@ -311,18 +318,18 @@ def find(page: AnyonePage, q: str = "", offset: Annotated[int, Query(ge=0)] = 0)
     # Words that cannot be a code (a phrase with spaces) are a search, and not worth a notice.
     if text and cannot_be_a_code(text) is None:
         try:
-            found = scan.resolve(session, text, scheme=scheme, clearance=page.user.clearance)
+            named = scan.resolve(session, text, scheme=scheme, clearance=page.person.clearance)
         except Invalid as exc:
             notice = page.t("find.not_a_code", message=exc.message)
         except NotFound:
             if _names_a_code(text, scheme):
                 notice, search = page.t("find.unknown_code", code=text), False
         else:
-            return RedirectResponse(_detail_url(found.kind, found.code), status_code=303)
+            return RedirectResponse(_detail_url(named.kind, named.code), status_code=303)
     found = records.Found([], 0, False)
     if search:
         found = records.search_records(
-            session, clearance=page.user.clearance, q=text, limit=PAGE_SIZE, offset=offset
+            session, clearance=page.person.clearance, q=text, limit=PAGE_SIZE, offset=offset
         )
     return render(
         page, "find.html", q=text, notice=notice, searched=search,
@@ -352,7 +359,7 @@ def qr_landing(code: str, page: AnyonePage) -> Response:
     """Where a label's QR URL lands: the box or location page."""
     try:
         found = scan.resolve(page.session, code, scheme=page.request.app.state.scheme,
-                             clearance=page.user.clearance)
+                             clearance=page.person.clearance)
     except DomainError as exc:
         raise PageRefused("not_found", message=exc.message) from exc
     return RedirectResponse(_detail_url(found.kind, found.code), status_code=303)
@@ -393,19 +400,19 @@ def _box_page(page: Page, code: str, *, notice: str | None = None, status: int =
         here = session.get(Location, box.location_id)
         trail = tallies.ancestors(session, here) if here else []
     held = records.search_records(
-        session, clearance=page.user.clearance, box=box.code, limit=200
+        session, clearance=page.person.clearance, box=box.code, limit=200
     )
     moves, moves_total = boxes.history(session, box.code, limit=100)
     loan = loans.open_loan(session, box) if box.status == "on_loan" else None
-    can_lend = page.user.role in MOVERS and box.status in loans.LENDABLE
-    can_light = (page.user.role in MOVERS and box.location_id is not None
+    can_lend = page.person.role in MOVERS and box.status in loans.LENDABLE
+    can_light = (page.person.role in MOVERS and box.location_id is not None
                  and page.request.app.state.broker_link is not None)
     return render(
         page, "box.html", status=status, live=("box",), box=shown, trail=trail,
         records=records.present(session, held.rows), records_total=held.total,
         moves=tallies.movement_lines(session, moves), moves_total=moves_total,
         notice=notice, can_light=can_light, can_lend=can_lend,
-        can_return=page.user.role in MOVERS and loan is not None,
+        can_return=page.person.role in MOVERS and loan is not None,
         today=now().date().isoformat(),
         loan=loans.present(session, [loan])[0] if loan else None,
     )
@@ -439,7 +446,7 @@ def record_page(reference_code: str, page: AnyonePage) -> Response:
     """One record: its description, its box and where that box is."""
     try:
         record = records.by_reference(page.session, reference_code,
-                                      clearance=page.user.clearance)
+                                      clearance=page.person.clearance)
     except NotFound as exc:
         raise PageRefused("not_found", message=exc.message) from exc
     return render(page, "record.html", live=("box",),
@@ -475,7 +482,7 @@ class ShownScan:
 def _shelve(page: Page, code: str, target: str | None) -> ShownScan:
     outcome = shelve_scan(
         page.session, code, target=target or None, scheme=page.request.app.state.scheme,
-        clearance=page.user.clearance, user=page.user.username,
+        clearance=page.person.clearance, user=page.person.username,
     )
     if outcome.ok:
         said = page.t(f"scan.{outcome.action}", path=outcome.location_path)
@@ -520,7 +527,7 @@ def loans_page(page: AnyonePage, state: str = "open",
                offset: Annotated[int, Query(ge=0)] = 0) -> Response:
     """Who has which box until when; a borrower sees their own loans."""
     wanted = state if state in ("open", "overdue", "returned") else None
-    borrower = page.user.username if page.user.role == "borrower" else None
+    borrower = page.person.username if page.person.role == "borrower" else None
     rows, total = loans.list_loans(page.session, state=wanted, borrower=borrower,
                                    limit=PAGE_SIZE, offset=offset)
     return render(page, "loans.html", loans=loans.present(page.session, rows), total=total,
@@ -533,11 +540,13 @@ def lend_box(code: str, page: MoverPage, borrower: Annotated[str, Form(max_lengt
              purpose: Annotated[str, Form(max_length=500)] = "") -> Response:
     """Lend the box from its page: who takes it and until when."""
     try:
-        data = LoanCreate(borrower=borrower.strip(), due_on=due_on, purpose=purpose.strip() or None)
+        # validated from the form's text, as the API's JSON is: a bad date is a 422 below
+        data = LoanCreate.model_validate(
+            {"borrower": borrower.strip(), "due_on": due_on, "purpose": purpose.strip() or None})
     except ValidationError:
         return _box_page(page, code, notice=page.t("box.loan_bad_input"), status=422)
     try:
-        _, loan = loans.lend(page.session, code, data, actor=page.user.username)
+        _, loan = loans.lend(page.session, code, data, actor=page.person.username)
     except NotFound as exc:
         raise PageRefused("not_found", message=exc.message) from exc
     except DomainError as exc:
@@ -552,7 +561,7 @@ def lend_box(code: str, page: MoverPage, borrower: Annotated[str, Form(max_lengt
 def return_box(code: str, page: MoverPage) -> Response:
     """Take the box back from its loan; it waits in transit until someone shelves it."""
     try:
-        loans.give_back(page.session, code, to=None, actor=page.user.username)
+        loans.give_back(page.session, code, to=None, actor=page.person.username)
     except NotFound as exc:
         raise PageRefused("not_found", message=exc.message) from exc
     except DomainError as exc:
@@ -576,7 +585,7 @@ def alarms_page(page: WatcherPage, state: str = "active",
 def clear_alarm(alarm_id: int, page: WatcherPage, back: Annotated[str, Form()] = "/alarms"):
     """A person clears an alarm; every open page hears of it."""
     try:
-        alarms.clear(page.session, alarm_id, actor=page.user.username)
+        alarms.clear(page.session, alarm_id, actor=page.person.username)
     except NotFound as exc:
         raise PageRefused("not_found", message=exc.message) from exc
     except DomainError:

@@ -60,15 +60,15 @@ def _spacing(values: list[float]) -> float:
 
 def draw(room: RoomMap) -> Drawing:
     """Place the room's units on a grid that keeps their relative positions."""
-    placed = [u for u in room.units if u.x is not None and u.y is not None]
+    placed = [(u, u.x, u.y) for u in room.units if u.x is not None and u.y is not None]
     loose = [u for u in room.units if u.x is None or u.y is None]
     points: list[tuple[UnitFill, float, float]] = []
     if placed:
-        xs = sorted({u.x for u in placed})
-        ys = sorted({u.y for u in placed})
+        xs = sorted({x for _, x, _ in placed})
+        ys = sorted({y for _, _, y in placed})
         gx, gy = _spacing(xs), _spacing(ys)
-        for u in placed:
-            points.append((u, (u.x - xs[0]) / gx, (u.y - ys[0]) / gy))
+        for u, x, y in placed:
+            points.append((u, (x - xs[0]) / gx, (y - ys[0]) / gy))
         next_row = max(p[2] for p in points) + 1
     else:
         next_row = 0.0

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from server.models.columns import saved_id
 from server.models.devices import Device
 from server.models.holdings import Box, Movement, Record
 from server.models.places import Location
@@ -102,8 +103,10 @@ def movement_lines(session: Session, moves: list[Movement]) -> list[MoveLine]:
     ) if codes else {}
     return [
         MoveLine(
-            box=m.box, from_code=m.from_location, from_path=paths.get(m.from_location),
-            to_code=m.to_location, to_path=paths.get(m.to_location), at=m.at,
+            box=m.box, from_code=m.from_location,
+            from_path=paths.get(m.from_location) if m.from_location else None,
+            to_code=m.to_location, to_path=paths.get(m.to_location) if m.to_location else None,
+            at=m.at,
             by=m.by_user or m.by_device, reason=m.reason,
         )
         for m in shown
@@ -118,7 +121,7 @@ def room_maps(session: Session) -> list[RoomMap]:
     fills: dict[int, UnitFill] = {}
     for unit in units:
         fill = UnitFill(code=unit.code, name=unit.name, x=unit.x, y=unit.y)
-        fills[unit.id] = fill
+        fills[saved_id(unit)] = fill
         if unit.parent_id in maps:
             maps[unit.parent_id].units.append(fill)
 
@@ -130,7 +133,7 @@ def room_maps(session: Session) -> list[RoomMap]:
         )
     ):
         unit_id = _unit_of(lineage)
-        if unit_id not in fills:
+        if unit_id not in fills or capacity is None:  # the query already left out None
             continue
         depth = _DEPTH.get(kind, 0)
         level, total = deepest.get(unit_id, (-1, 0))

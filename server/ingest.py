@@ -32,6 +32,7 @@ from devices.codecs import mqtt_json
 from devices.events import ClimateReading, DeviceStatus, Reject, Scan, TagReads
 from server.clock import as_utc, now
 from server.db import writing
+from server.models.columns import saved_id
 from server.models.devices import Device
 from server.models.places import Location
 from server.services import boxes, climate, devices, news, scan
@@ -354,7 +355,7 @@ class Ingest:
             humidity_pct=event.humidity_pct, ts=event.ts))
 
     def _status(self, session: Session, batch: _Batch, reader: Reader, event: DeviceStatus) -> None:
-        device = session.get(Device, reader.id)
+        device = devices.get(session, reader.id)
         batch.said_status.add(reader.id)
         devices.mark_state(session, device, event.state, at=event.ts)
 
@@ -364,7 +365,7 @@ class Ingest:
         # In one order in every worker: two batches locking the same rows in different orders
         # deadlock on PostgreSQL.
         for device_id, (ts, seq) in sorted(batch.touched.items()):
-            device = session.get(Device, device_id)
+            device = devices.get(session, device_id)
             if counts.get(device_id):
                 # in SQL, not in Python: several workers count for the same device at once
                 device.reads_total = Device.reads_total + counts[device_id]
@@ -381,7 +382,7 @@ class Ingest:
         codes = {code for d in rows for code in (d.antennas or {}).values()}
         room_ids = {d.room_id for d in rows if d.room_id}
         places = {
-            p.code: p.id
+            p.code: saved_id(p)
             for p in session.exec(select(Location).where(col(Location.code).in_(codes)))
         } if codes else {}
         paths = dict(session.exec(
@@ -411,7 +412,7 @@ def _key(item: Item) -> tuple[str, int, datetime] | None:
     seq = getattr(item, "seq", None)
     if seq is None or isinstance(item, Reject):
         return None
-    return item.device_id, seq, as_utc(item.ts)  # type: ignore[return-value]
+    return item.device_id, seq, as_utc(item.ts)
 
 
 def _acknowledge(entries: Iterable[Entry]) -> None:

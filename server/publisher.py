@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from devices.codecs import mqtt_json
-from devices.events import DeviceStatus, LightCommand
+from devices.events import DeviceState, DeviceStatus, LightCommand
 from devices.mqtt import MqttLink
 from server.services import news
 
@@ -106,7 +106,7 @@ class TwinPublisher:
             command = LightCommand(item.location, item.on, item.color, item.seconds)
             return t.light(item.location), mqtt_json.encode_light_command(command), False
         if isinstance(item, news.DeviceChanged) and item.decided:
-            state = "online" if item.state == "online" else "offline"
+            state: DeviceState = "online" if item.state == "online" else "offline"
             return t.status(item.id), mqtt_json.encode_status(DeviceStatus(item.id, state,
                                                                            item.ts)), True
         if isinstance(item, news.ScanAnswered):

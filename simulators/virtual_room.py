@@ -141,9 +141,14 @@ class VirtualRoom:
                                         random.Random(self.rng.random()))
                 self._climates[line.device_id] = climate
                 room = spec.room if spec else None
-                line.measures = lambda c=climate, r=room: c.measure(
-                    self.clock.now(), self.clock.elapsed(),
-                    self.faults.active(fault_names.HVAC_FAILURE, r))
+
+                # defaults bind this sensor's climate and room, not the loop's last ones
+                def measures(c: SensorClimate = climate,
+                             r: str | None = room) -> tuple[float, float]:
+                    return c.measure(self.clock.now(), self.clock.elapsed(),
+                                     self.faults.active(fault_names.HVAC_FAILURE, r))
+
+                line.measures = measures
 
     def _r2000_view(self, reader: ShelfReader):
         def sees() -> list[tuple[str, int, float]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
@@ -47,3 +48,13 @@ def saved_id(row: _Keyed) -> int:
         # A bug, not bad input: the caller used a new row before flushing it.
         raise RuntimeError(f"{type(row).__name__} has no id yet: flush the session first")
     return row.id
+
+
+def saved_ids(ids: Iterable[int | None]) -> list[int]:
+    """Primary keys selected from the database, as the ints they always are once saved."""
+    found = []
+    for key in ids:
+        if key is None:
+            raise RuntimeError("a key read back from the database is None")
+        found.append(key)
+    return found

@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 from server.models.columns import Timestamp
 
 LocationKind = Literal["room", "unit", "side", "section", "shelf", "slot"]
-LOCATION_KINDS: tuple[str, ...] = ("room", "unit", "side", "section", "shelf", "slot")
+LOCATION_KINDS: tuple[LocationKind, ...] = ("room", "unit", "side", "section", "shelf", "slot")
 
 
 class Site(SQLModel, table=True):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 from server.models.holdings import BoxPublic, RecordPublic
@@ -28,7 +27,7 @@ class ScanResult(SQLModel):
 class ScanIn(SQLModel):
     """One scan in a mode, as the API takes it: the code, and the target the scanner holds."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = {"extra": "forbid"}
     code: str = Field(max_length=400, schema_extra={"examples": ["B00000123"]})
     mode: Literal["shelve"] = "shelve"
     target: str | None = Field(

@@ -64,7 +64,7 @@ def latest(session: Session) -> list[ClimateSamplePublic]:
         .group_by(ClimateSample.sensor).subquery()
     )
     rows = session.exec(
-        select(ClimateSample).join(newest, ClimateSample.id == newest.c.last)
+        select(ClimateSample).join(newest, col(ClimateSample.id) == newest.c.last)
         .order_by(ClimateSample.sensor)
     ).all()
     return _present(session, list(rows))

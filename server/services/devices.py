@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import delete, func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -18,6 +19,8 @@ from server.models.devices import (
     DevicePublic,
     DeviceReject,
     DeviceRejectPublic,
+    DeviceType,
+    ReaderRole,
 )
 from server.models.places import Location
 from server.services import alarms, audit, locations, news
@@ -97,7 +100,7 @@ def present(session: Session, devices: list[Device]) -> list[DevicePublic]:
     ) if devices else {}
     return [
         DevicePublic(
-            id=d.id, type=d.type, role=d.role, antennas=d.antennas or {},
+            id=d.id, type=cast(DeviceType, d.type), role=cast(ReaderRole | None, d.role), antennas=d.antennas or {},
             room=codes.get(d.room_id), report_interval_s=d.report_interval_s, state=d.state,
             last_seen_at=d.last_seen_at, reads_total=d.reads_total or 0,
             rejects=counts.get(d.id, 0),
@@ -215,7 +218,10 @@ def silent(session: Session, *, at: datetime, factor: int = 3) -> list[Device]:
     for device in session.exec(
         select(Device).where(col(Device.report_interval_s).is_not(None), Device.state != "offline")
     ):
+        interval = device.report_interval_s
+        if interval is None:  # the query already left these out
+            continue
         last = device.last_seen_at or device.created_at
-        if (at - last).total_seconds() > factor * device.report_interval_s:
+        if (at - last).total_seconds() > factor * interval:
             found.append(device)
     return found

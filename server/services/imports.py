@@ -257,7 +257,8 @@ def _changes(session: Session, row: _Row, record: Record) -> dict[str, Any]:
     if (record.extra or {}) != merged:
         changes["meta"] = merged
     if "box" in row.columns:
-        current_box = session.get(Box, record.box_id).code if record.box_id else None
+        box = session.get(Box, record.box_id) if record.box_id else None
+        current_box = box.code if box else None  # the foreign key keeps a record's box there
         if current_box != row.data.box:
             changes["box"] = row.data.box
     return changes
@@ -333,6 +334,7 @@ def _plan(session: Session, cells: list[tuple[int, dict[str, Any]]], *, create_m
 def _plan_location(session: Session, row: _Row, plan: _Plan, create_missing: bool,
                    report: ImportReport) -> bool:
     """Resolve a location cell; True when it is a problem."""
+    assert row.location is not None, "only rows that name a location are planned here"
     cell = row.location.strip()
     column = row.columns.get("location", "location")
     if cell in plan.places:
@@ -397,7 +399,7 @@ def _create_box(session: Session, code: str, *, scheme: CodeScheme, actor: str) 
     session.flush()
     if session.get_bind().dialect.name == "postgresql":
         # The id was given, not drawn: keep the sequence ahead of it.
-        session.exec(text(
+        session.execute(text(
             "SELECT setval(pg_get_serial_sequence('boxes', 'id'), "
             "GREATEST((SELECT MAX(id) FROM boxes), 1))"))
     audit.record(session, actor=actor, action="create", entity="box", entity_id=code,

@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 
 from labels.content import BoxLabel, LocationLabel
 from labels.identifiers import InvalidIdentifier, parse_code
+from server.models.columns import saved_id
 from server.models.holdings import Box, Record
 from server.models.places import Location
 from server.services.codes import CodeScheme
@@ -57,43 +58,46 @@ def labels_for(session: Session, codes: list[str], *, scheme: CodeScheme,
     if unknown:
         listed = ", ".join(unknown[:10]) + (" …" if len(unknown) > 10 else "")
         raise NotFound(f"{len(unknown)} code(s) name nothing registered: {listed}")
-    summaries = _box_summaries(session, [b.id for b in boxes.values()], clearance)
+    summaries = _box_summaries(session, [saved_id(b) for b in boxes.values()], clearance)
     homes = _paths(session, {b.home_id for b in boxes.values() if b.home_id})
     result: list[BoxLabel | LocationLabel] = []
     for code in wanted:
         if code in boxes:
             box = boxes[code]
             result.append(BoxLabel(code=box.code, qr_url=scheme.qr(box.code), epc_hex=box.epc,
-                                   home_path=homes.get(box.home_id, ""),
-                                   **summaries.get(box.id, {})))
+                                   home_path=homes.get(box.home_id, "") if box.home_id else "",
+                                   **summaries.get(saved_id(box), {})))
         else:
             place = places[code]
             result.append(LocationLabel(code=place.code, qr_url=scheme.qr(place.code),
-                                        epc_hex=scheme.location_epc(place.id), path=place.path))
+                                        epc_hex=scheme.location_epc(saved_id(place)), path=place.path))
     return result
 
 
 def _paths(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(session.exec(select(Location.id, Location.path).where(col(Location.id).in_(ids))).all())
+    rows = session.exec(select(Location.id, Location.path).where(col(Location.id).in_(ids))).all()
+    return {location_id: path for location_id, path in rows if location_id is not None}
 
 
 def _box_summaries(session: Session, box_ids: list[int], clearance: str) -> dict[int, dict]:
     """Fonds, years, first title (that the printer may see), count, longest retention, highest class."""
     if not box_ids:
         return {}
+    # Every query below keeps to these boxes, so no row's box_id is None.
     in_boxes = col(Record.box_id).in_(box_ids)
     stats = {
         box_id: (lo, hi, count)
         for box_id, lo, hi, count in session.exec(
             select(Record.box_id, func.min(Record.year), func.max(Record.year), func.count())
-            .where(in_boxes).group_by(Record.box_id)
+            .where(in_boxes).group_by(col(Record.box_id))
         ).all()
+        if box_id is not None
     }
     fonds: dict[int, set[str]] = {}
     for box_id, name in session.exec(select(Record.box_id, Record.fonds).where(in_boxes).distinct()):
-        if name:
+        if name and box_id is not None:
             fonds.setdefault(box_id, set()).add(name)
     marks = session.exec(
         select(Record.box_id, Record.retention, Record.retention_years, Record.classification)
@@ -102,6 +106,8 @@ def _box_summaries(session: Session, box_ids: list[int], clearance: str) -> dict
     retention: dict[int, tuple[str, int | None]] = {}
     classification: dict[int, str] = {}
     for box_id, ret, years, cls in marks:
+        if box_id is None:
+            continue
         if box_id not in retention or _RETENTION_RANK[ret] > _RETENTION_RANK[retention[box_id][0]]:
             retention[box_id] = (ret, years)
         if box_id not in classification or CLEARANCE_ORDER[cls] > CLEARANCE_ORDER[classification[box_id]]:
@@ -110,18 +116,19 @@ def _box_summaries(session: Session, box_ids: list[int], clearance: str) -> dict
         select(Record.box_id, func.min(Record.reference_code))
         .where(col(Record.box_id).in_(box_ids),
                col(Record.classification).in_(clearance_levels(clearance)))
-        .group_by(Record.box_id)
+        .group_by(col(Record.box_id))
     ).all())
     first_titles = dict(session.exec(
         select(Record.reference_code, Record.title).where(col(Record.reference_code).in_(list(titles.values())))
     ).all()) if titles else {}
-    result = {}
+    result: dict[int, dict] = {}
     for box_id, (lo, hi, count) in stats.items():
         ret, years = retention[box_id]
+        title_code = titles.get(box_id)
         result[box_id] = {
             "fonds": " ".join(sorted(fonds.get(box_id, ()))),
             "years": "" if lo is None else (str(lo) if lo == hi else f"{lo}–{hi}"),
-            "first_title": first_titles.get(titles.get(box_id), ""),
+            "first_title": first_titles.get(title_code, "") if title_code is not None else "",
             "record_count": count,
             "retention": RETENTION_MARK.get(ret) or f"{years}年 {years} years",
             "classification": CLASSIFICATION_MARK[classification[box_id]],

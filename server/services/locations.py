@@ -8,6 +8,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from server.clock import now
+from server.models.columns import saved_id
 from server.models.holdings import Box
 from server.models.places import (
     LOCATION_KINDS,
@@ -76,7 +77,7 @@ def create_location(
     location = Location(
         **data.model_dump(exclude={"parent"}),
         code=f"~{secrets.token_hex(4)}",  # replaced below, once the id is known
-        site_id=site.id,
+        site_id=saved_id(site),
         parent_id=parent.id if parent else None,
         path=f"{parent.path}{PATH_SEPARATOR}{data.name}" if parent else data.name,
         lineage="",
@@ -85,7 +86,7 @@ def create_location(
     )
     session.add(location)
     session.flush()
-    location.code = scheme.location_code(location.id)
+    location.code = scheme.location_code(saved_id(location))
     location.lineage = f"{parent.lineage if parent else '/'}{location.id}/"
     session.flush()
     audit.record(
@@ -105,7 +106,7 @@ def update_location(
     if "name" in changes and changes["name"] is None:
         raise Invalid("a location needs a name; leave name out to keep it", field="name")
     if "capacity" in changes and changes["capacity"] is not None:
-        held = occupancy(session, location.id)
+        held = occupancy(session, saved_id(location))
         if held > changes["capacity"]:
             raise Conflict(
                 f"{location.code} holds {held} boxes now; move some out before lowering "
@@ -170,9 +171,9 @@ def occupancies(session: Session, ids: list[int]) -> dict[int, int]:
     rows = session.exec(
         select(Box.location_id, func.count())
         .where(col(Box.location_id).in_(ids))
-        .group_by(Box.location_id)
+        .group_by(col(Box.location_id))
     ).all()
-    return {loc: n for loc, n in rows}
+    return {loc: n for loc, n in rows if loc is not None}
 
 
 def snapshot(location: Location) -> dict:
@@ -195,14 +196,14 @@ def present(session: Session, places: list[Location], *, scheme: CodeScheme) -> 
     parent_codes = dict(
         session.exec(select(Location.id, Location.code).where(col(Location.id).in_(parents))).all()
     ) if parents else {}
-    counts = occupancies(session, [p.id for p in places])
+    counts = occupancies(session, [saved_id(p) for p in places])
     return [
         LocationPublic(
             **place.model_dump(include={"name", "kind", "capacity", "length_mm", "x", "y", "path", "code"}),
-            epc=scheme.location_epc(place.id),
+            epc=scheme.location_epc(saved_id(place)),
             qr=scheme.qr(place.code),
-            parent=parent_codes.get(place.parent_id),
-            boxes=counts.get(place.id, 0),
+            parent=parent_codes.get(place.parent_id) if place.parent_id is not None else None,
+            boxes=counts.get(saved_id(place), 0),
         )
         for place in places
     ]
@@ -221,7 +222,7 @@ def space(session: Session, code: str, *, box_width_mm: int | None = None) -> di
         )
     ).all()
     # Usable length is kept where it is measured (usually the shelf); each counts once.
-    length = sum(mm for _, mm in shelves)
+    length = sum(mm for _, mm in shelves if mm is not None)
     widths = session.exec(
         select(Box.width_mm).where(col(Box.location_id).in_(inside))
     ).all()

@@ -182,7 +182,8 @@ def _number_in_commit_order(session: OrmSession) -> None:
         return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": NEWS_LOCK})
-    base = session.execute(select(func.coalesce(func.max(OutboxEntry.position), 0))).scalar_one()
+    # coalesce never yields None; `or 0` only tells the type checker so.
+    base = session.execute(select(func.coalesce(func.max(OutboxEntry.position), 0))).scalar_one() or 0
     table = OutboxEntry.__table__  # type: ignore[attr-defined]
     session.execute(
         update(table).where(table.c.id == bindparam("n_id")).values(position=bindparam("n_pos")),
@@ -258,12 +259,12 @@ def after(session: Session, position: int, *, limit: int = 500) -> list[Delivere
         .order_by(col(OutboxEntry.position))
         .limit(limit)
     ).all()
-    return [Delivered(int(p), k, d, _iso(a)) for p, k, d, a in rows if p is not None]
+    return [Delivered(int(p), k, dict(d), _iso(a)) for p, k, d, a in rows if p is not None]
 
 
 def latest(session: Session) -> int:
     """The position of the newest committed news (0 when there is none)."""
-    return int(session.exec(select(func.coalesce(func.max(OutboxEntry.position), 0))).one())
+    return session.exec(select(func.coalesce(func.max(OutboxEntry.position), 0))).one() or 0
 
 
 def cursor(session: Session, name: str) -> int:

@@ -37,6 +37,7 @@ from sqlmodel import Session, col, select
 from devices.events import TagReads
 from labels.identifiers import BOX, InvalidIdentifier, identify
 from server.clock import now
+from server.models.columns import saved_id, saved_ids
 from server.models.holdings import Box
 from server.models.places import Location
 from server.services import alarms, boxes, locations
@@ -132,7 +133,7 @@ class Evidence:
             return None
         count, rssi, best_id = max(candidates)
         here = places.get(current) if current is not None else None
-        if current is not None and not self._quiet(current, here, now) and (
+        if current is not None and here is not None and not self._quiet(current, here, now) and (
             here.count >= count or here.rssi + self.rssi_margin_db >= rssi
         ):
             return None  # still heard well where it is: the other antenna is cross-reading
@@ -207,6 +208,7 @@ class Placement:
                 for box_id, location_id, status in session.exec(
                     select(Box.id, Box.location_id, Box.status).where(Box.status != "disposed")
                 )
+                if box_id is not None
             }
             self._boxes_at = clock
         if clock - self._status_at >= self.status_ttl_s:
@@ -214,7 +216,8 @@ class Placement:
             for box_id, status in session.exec(
                 select(Box.id, Box.status).where(col(Box.status).in_(("missing", "on_loan")))
             ):
-                (self._missing if status == "missing" else self._on_loan).add(box_id)
+                if box_id is not None:
+                    (self._missing if status == "missing" else self._on_loan).add(box_id)
             self._status_at = clock
 
     def forget(self) -> None:
@@ -230,16 +233,18 @@ class Placement:
             select(Location.id, Location.lineage).where(col(Location.id).in_(list(places)))
         ).all() if places else []
         for antenna_place, lineage in sorted(covered, key=lambda row: len(row[1])):
-            inside[antenna_place] = set(session.exec(
-                select(Location.id).where(col(Location.lineage).startswith(lineage))
-            ).all())
+            if antenna_place is None:
+                raise RuntimeError("a location read back from the database has no id")
+            inside[antenna_place] = set(saved_ids(session.exec(
+                select(col(Location.id)).where(col(Location.lineage).startswith(lineage))
+            )))
             for location_id in inside[antenna_place]:
                 holder[location_id] = antenna_place  # deeper antennas come later and win
         self._holder, self._inside = holder, inside
 
     def remember(self, box: Box) -> None:
         """A box was placed by another rule of this batch (a scan): keep its place in mind."""
-        self._boxes[box.id] = [box.location_id, box.status]
+        self._boxes[saved_id(box)] = [box.location_id, box.status]
 
     # -- what readers hear -----------------------------------------------------------
 
@@ -322,7 +327,7 @@ class Placement:
             if movement is None:
                 continue
             moved += 1
-            if place.capacity is not None and locations.occupancy(session, place.id) > place.capacity:
+            if place.capacity is not None and locations.occupancy(session, saved_id(place)) > place.capacity:
                 alarms.raise_alarm(
                     session, kind="over_capacity", subject=place.code, severity="warning",
                     message=f"{place.path} holds more boxes than its capacity of {place.capacity}")
@@ -408,7 +413,7 @@ class Placement:
             box = session.get(Box, found.number)
             if box is None or box.code != found.code:
                 return None
-            self._boxes[box.id] = [box.location_id, box.status]
+            self._boxes[saved_id(box)] = [box.location_id, box.status]
         return found.number
 
     def _is_location_tag(self, epc: str) -> bool:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, or_
+from sqlalchemy import inspect as sa_inspect
 from sqlmodel import Session, col, select
 
 from server.clock import now
@@ -16,6 +17,8 @@ from server.services.listing import MAX_PAGE
 from server.services.people import CLEARANCE_ORDER, clearance_levels, may_see
 
 # Keyboard-wedge scanners cannot type "·"; accept the usual stand-ins for it.
+# The table's own columns: search.unindexed reads a column's name and type.
+_COLUMNS = sa_inspect(Record).columns
 _SEPARATOR_STAND_INS = str.maketrans({"-": "·", ".": "·", "•": "·", "・": "·"})
 
 
@@ -143,29 +146,29 @@ def search_records(
         # (description, metadata) for every hit costs more than the ranking itself.
         query, ranking = match.ids(allowed, filtered=filtered)
     else:
-        query, ranking = select(Record), [Record.reference_code]
+        query, ranking = select(Record), [col(Record.reference_code)]
         if len(allowed) < len(CLEARANCE_ORDER):
-            level = search.unindexed(Record.classification) if sqlite else Record.classification
+            level = search.unindexed(_COLUMNS.classification) if sqlite else col(Record.classification)
             query = query.where(level.in_(allowed))
     if fonds:
-        query = query.where(plain(Record.fonds) == fonds)
+        query = query.where(plain(_COLUMNS.fonds) == fonds)
     if year_from is not None:
-        query = query.where(plain(Record.year) >= year_from)
+        query = query.where(plain(_COLUMNS.year) >= year_from)
     if year_to is not None:
-        query = query.where(plain(Record.year) <= year_to)
+        query = query.where(plain(_COLUMNS.year) <= year_to)
     if box:
-        query = query.where(Record.box_id == _box_id(session, box))
+        query = query.where(col(Record.box_id) == _box_id(session, box))
     if location:
         place = locations.by_code(session, location, field="location")
         inside = select(Location.id).where(col(Location.lineage).startswith(place.lineage))
         query = query.where(
-            plain(Record.box_id).in_(select(Box.id).where(col(Box.location_id).in_(inside)))
+            plain(_COLUMNS.box_id).in_(select(Box.id).where(col(Box.location_id).in_(inside)))
         )
     if on_loan is not None:
         lent = select(Box.id).where(Box.status == "on_loan")
         query = query.where(
-            plain(Record.box_id).in_(lent) if on_loan
-            else or_(plain(Record.box_id).is_(None), plain(Record.box_id).not_in(lent))
+            plain(_COLUMNS.box_id).in_(lent) if on_loan
+            else or_(plain(_COLUMNS.box_id).is_(None), plain(_COLUMNS.box_id).not_in(lent))
         )
     limit = max(1, min(limit, MAX_PAGE))
     rows = session.exec(query.order_by(*ranking).offset(max(0, offset)).limit(limit)).all()
@@ -176,7 +179,7 @@ def search_records(
     return Found(list(rows), total, capped)
 
 
-def _as_is(column):
+def _as_is(column: ColumnElement[Any]) -> ColumnElement[Any]:
     return column
 
 
@@ -197,7 +200,7 @@ def present(session: Session, records: list[Record]) -> list[RecordPublic]:
         shown.append(
             RecordPublic(
                 **record.model_dump(exclude={"id", "extra", "box_id"}),
-                meta=record.extra or {},
+                metadata=record.extra or {},
                 box=box.code if box else None,
                 location=place.code if place else None,
                 location_path=place.path if place else None,

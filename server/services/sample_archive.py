@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import func, insert, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from server.clock import now
 from server.models.holdings import Box, Record
@@ -85,7 +85,10 @@ def _copy(session: Session, table, rows: list[dict]) -> None:
     from psycopg.types.json import Jsonb
 
     columns = list(rows[0])
-    cursor = session.connection().connection.driver_connection.cursor()
+    driver = session.connection().connection.driver_connection
+    if driver is None:  # a pooled connection always has one while it is checked out
+        raise RuntimeError("the database connection has no driver connection under it")
+    cursor = driver.cursor()
     statement = f"COPY {table.__tablename__} ({', '.join(columns)}) FROM STDIN"
     with cursor.copy(statement) as copy:
         for row in rows:
@@ -144,12 +147,12 @@ def seed(
     box_ids = list(range(next_box, next_box + size.boxes))
     box_rows = []
     for i, ident in enumerate(box_ids):
-        slot = slots[(i // size.slot_capacity) % len(slots)] if slots else None
-        placed = slot is not None and i < len(slots) * size.slot_capacity and rng.random() > 0.03
+        home = slots[(i // size.slot_capacity) % len(slots)] if slots else None
+        placed = home is not None and i < len(slots) * size.slot_capacity and rng.random() > 0.03
         box_rows.append({
             "id": ident, "code": scheme.box_code(ident), "epc": scheme.box_epc(ident),
             "size": "A4-60mm", "width_mm": 60, "status": "on_shelf" if placed else "in_transit",
-            "home_id": slot, "location_id": slot if placed else None,
+            "home_id": home, "location_id": home if placed else None,
             "last_seen_at": stamp if placed else None, "last_seen_by": "sample" if placed else None,
             "created_at": stamp,
         })
@@ -230,7 +233,7 @@ def _fix_sequences(session: Session) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     for table in ("locations", "boxes", "records"):
-        session.exec(text(
+        session.execute(text(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
             f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
         ))
@@ -254,7 +257,7 @@ def register_devices(session: Session, *, actor: str = "system") -> list[str]:
             devices.register(session, spec, actor=actor)
             made.append(spec.id)
 
-    rooms = session.exec(select(Location).where(Location.kind == "room").order_by(Location.id)).all()
+    rooms = session.exec(select(Location).where(Location.kind == "room").order_by(col(Location.id))).all()
     for r, room in enumerate(rooms, start=1):
         add(DeviceCreate(id=f"gate-r{r}", type="reader", role="gate", room=room.code))
         add(DeviceCreate(id=f"hh-r{r}", type="scanner"))
@@ -268,7 +271,7 @@ def register_devices(session: Session, *, actor: str = "system") -> list[str]:
             shelves = session.exec(
                 select(Location).where(Location.kind == "shelf",
                                        Location.lineage.startswith(side.lineage))
-                .order_by(Location.id)
+                .order_by(col(Location.id))
             ).all()
             unit = side.path.split(PATH_SEPARATOR)[-2].replace("Unit ", "u")
             add(DeviceCreate(

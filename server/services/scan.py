@@ -182,9 +182,11 @@ def shelve(session: Session, found: ScanResult, scanning: Scanning) -> ScanOutco
     """Shelve mode: a location becomes the target; each box after it is moved there."""
     if found.kind == "location":
         place = found.location
+        assert place is not None, "the resolver fills in the location it matched"
         return ScanOutcome(found.code, scanning.mode, TARGET, f"now shelving into {place.path}",
                            location=place.code, location_path=place.path)
     if found.kind == "record":
+        assert found.record is not None, "the resolver fills in the record it matched"
         where = f" ({found.record.box})" if found.record.box else ""
         return scanning.refused(found.code, RECORD,
                                 f"{found.code} is a record, not a box: scan its box's label{where}")
@@ -195,6 +197,7 @@ def shelve(session: Session, found: ScanResult, scanning: Scanning) -> ScanOutco
         return scanning.refused(found.code, NO_TARGET,
                                 f"{stale}scan a location first, then the boxes to put there",
                                 box=found.code)
+    assert found.box is not None, "the resolver fills in the box it matched"
     if found.box.status == "disposed":
         return scanning.refused(found.code, DISPOSED,
                                 f"box {found.code} was disposed of; it cannot be shelved",
@@ -248,7 +251,7 @@ def from_device(
     """One scan from a scanner on the wire (MQTT or serial); its target is kept per device."""
     outcome = handle(session, code, mode=mode, target=targets.get(device), scheme=scheme,
                      clearance=DEVICE_CLEARANCE, user=operator, device=device)
-    if outcome.action == TARGET:
+    if outcome.action == TARGET and outcome.location is not None:
         targets.set(device, outcome.location)
     return outcome
 

@@ -14,13 +14,16 @@ applied inside the index before anything is ranked; migration 0004 builds all of
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Float,
     Integer,
     Select,
+    SQLColumnExpression,
     String,
+    Subquery,
     Text,
     and_,
     bindparam,
@@ -35,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import TextClause
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from server.models.holdings import Record
 from server.services.listing import like_pattern
@@ -126,7 +130,7 @@ def _refused(allowed: list[str], spelling: dict[str, str]) -> str:
     return " NOT access : (" + " OR ".join(f'"{code}"' for code in refused) + ")"
 
 
-def _sqlite_hits(table: str, match: str, name: str, weights: str) -> Select:
+def _sqlite_hits(table: str, match: str, name: str, weights: str) -> Subquery:
     return (
         text(f"SELECT rowid AS id, bm25({table}, {weights}) AS score FROM {table} "
              f"WHERE {table} MATCH :{name}")
@@ -158,7 +162,8 @@ class TextMatch:
         """Short words that no index holds (`IT`, `Q3`)."""
         return [w for w in self.words if len(w) < TRIGRAM and not is_cjk(w)]
 
-    def ids(self, allowed: list[str], *, filtered: bool) -> tuple[Select, list[ColumnElement]]:
+    def ids(self, allowed: list[str], *,
+            filtered: bool) -> tuple[SelectOfScalar[Any], list[SQLColumnExpression[Any]]]:
         """A query of the ids of records holding every word with a classification in
         `allowed`, and the ORDER BY that ranks them (ending in a unique key).
 
@@ -169,7 +174,8 @@ class TextMatch:
             return self._postgresql(select(Record.id), allowed)
         return self._sqlite(allowed, filtered=filtered or bool(self.scanned))
 
-    def _sqlite(self, allowed: list[str], *, filtered: bool) -> tuple[Select, list[ColumnElement]]:
+    def _sqlite(self, allowed: list[str], *,
+                filtered: bool) -> tuple[SelectOfScalar[Any], list[SQLColumnExpression[Any]]]:
         first = None
         if self.long:
             # bm25 weights: reference code, title, description, metadata, access.
@@ -186,10 +192,11 @@ class TextMatch:
             if len(allowed) < len(CLEARANCE_ORDER):
                 query = query.where(col(Record.classification).in_(allowed))
             # by reference code, the index of which SQLite walks until the page is full
-            return query, [Record.reference_code]
+            return query, [col(Record.reference_code)]
+        key: SQLColumnExpression[Any]
         if filtered:
-            query = select(Record.id).select_from(first).join(Record, Record.id == first.c.id)
-            key = Record.id
+            query = select(Record.id).select_from(first).join(Record, col(Record.id) == first.c.id)
+            key = col(Record.id)
         else:
             query = select(first.c.id)
             key = first.c.id
@@ -204,9 +211,9 @@ class TextMatch:
             query = query.where(_like_any_column(word))
         return query, [first.c.score, key]  # bm25: smaller is better
 
-    def _postgresql(self, query: Select,
-                    allowed: list[str]) -> tuple[Select, list[ColumnElement]]:
-        haystack = literal_column(PG_SEARCH_TEXT)
+    def _postgresql(self, query: SelectOfScalar[Any],
+                    allowed: list[str]) -> tuple[SelectOfScalar[Any], list[SQLColumnExpression[Any]]]:
+        haystack: ColumnElement[str] = literal_column(PG_SEARCH_TEXT)
         for n, word in enumerate(self.words):
             if len(word) < TRIGRAM and is_cjk(word):
                 wanted = cast(bindparam(f"gram{n}", [word]), ARRAY(Text))
@@ -217,14 +224,14 @@ class TextMatch:
             query = query.where(col(Record.classification).in_(allowed))
         # Words found in the title first, then shorter titles (the words are more of them):
         # close to trigram similarity, at a tenth of its cost on tens of thousands of hits.
-        in_title = sum(
+        in_title: ColumnElement[int] = sum(
             (case((_contains(col(Record.title), w), 1), else_=0) for w in self.words),
             start=literal_column("0"),
         )
-        return query, [in_title.desc(), func.length(Record.title), Record.reference_code]
+        return query, [in_title.desc(), func.length(Record.title), col(Record.reference_code)]
 
 
-def _contains(text_: ColumnElement, word: str) -> ColumnElement[bool]:
+def _contains(text_: SQLColumnExpression[str], word: str) -> ColumnElement[bool]:
     # ILIKE lower-cases every row's whole text before comparing, three times the cost of
     # LIKE; a word without letter case (Chinese, digits) needs no such thing.
     pattern = like_pattern(word)
@@ -275,9 +282,11 @@ def reindex_sqlite(session: Session, *, after_id: int = 0) -> int:
     if session.get_bind().dialect.name != "sqlite":
         return 0
     trigram, grams = _reindex_statements()
-    result = session.exec(trigram, params={"after": after_id})
-    session.exec(grams, params={"after": after_id})
-    return result.rowcount or 0
+    result = session.execute(trigram, {"after": after_id})
+    session.execute(grams, {"after": after_id})
+    # An INSERT's result is a CursorResult, which has rowcount; the stubs type text() as a
+    # plain Result.
+    return result.rowcount or 0  # type: ignore[attr-defined]
 
 
 def _reindex_statements() -> tuple[TextClause, TextClause]:
@@ -294,12 +303,12 @@ def pause_sqlite_trigger(session: Session) -> str | None:
     """Drop the insert trigger for a bulk load; returns its DDL to restore (None elsewhere)."""
     if session.get_bind().dialect.name != "sqlite":
         return None
-    ddl = session.exec(
+    ddl = session.execute(
         text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'records_fts_insert'")
     ).first()
     if ddl is None:
         return None
-    session.exec(text("DROP TRIGGER records_fts_insert"))
+    session.execute(text("DROP TRIGGER records_fts_insert"))
     return ddl[0]
 
 
@@ -308,4 +317,4 @@ def resume_sqlite_trigger(session: Session, ddl: str | None, *, after_id: int) -
     if ddl is None:
         return
     reindex_sqlite(session, after_id=after_id)
-    session.exec(text(ddl))
+    session.execute(text(ddl))

@@ -9,6 +9,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from server.models.alarms import Alarm
+from server.models.columns import saved_ids
 from server.models.devices import Device
 from server.models.holdings import Box
 from server.models.places import Location
@@ -28,9 +29,9 @@ def watched_locations(session: Session) -> set[int]:
         return set()
     lineages = session.exec(select(Location.lineage).where(col(Location.code).in_(codes))).all()
     # an antenna on a shelf watches the slots on it too
-    return set(session.exec(
-        select(Location.id).where(or_(*(col(Location.lineage).startswith(x) for x in lineages)))
-    ).all())
+    return set(saved_ids(session.exec(
+        select(col(Location.id)).where(or_(*(col(Location.lineage).startswith(x) for x in lineages)))
+    )))
 
 
 def mark_missing_boxes(session: Session, *, older_than: timedelta, at: datetime) -> list[Alarm]:
