@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import delete, func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -188,8 +188,8 @@ def first_taken(session: Session, keys: list[MessageKey], *, at: datetime) -> se
     return {(d, s, _utc(t)) for d, s, t in session.execute(statement, rows)}
 
 
-def _take_in_statement(insert):
-    table = DeviceMessage.__table__  # type: ignore[attr-defined]
+def _take_in_statement(insert: Any) -> Any:
+    table = DeviceMessage.__table__  # type: ignore[attr-defined]  # SQLModel adds it at runtime
     return (
         insert(table)
         .on_conflict_do_nothing()
