@@ -26,7 +26,7 @@ from labels.typefaces import REGULAR_FONT
 from server.clock import now
 from server.models.devices import Device
 from server.models.loans import LoanCreate
-from server.models.people import User
+from server.models.people import Role, User
 from server.models.places import LightRequest, Location
 from server.services import (
     alarms,
@@ -527,7 +527,7 @@ def loans_page(page: AnyonePage, state: str = "open",
                offset: Annotated[int, Query(ge=0)] = 0) -> Response:
     """Who has which box until when; a borrower sees their own loans."""
     wanted = state if state in ("open", "overdue", "returned") else None
-    borrower = page.person.username if page.person.role == "borrower" else None
+    borrower = page.person.username if page.person.role == Role.BORROWER else None
     rows, total = loans.list_loans(page.session, state=wanted, borrower=borrower,
                                    limit=PAGE_SIZE, offset=offset)
     return render(page, "loans.html", loans=loans.present(page.session, rows), total=total,

@@ -7,6 +7,7 @@ from fastapi import APIRouter, status
 from server.api.deps import Limit, Mover, Offset, Reader, RowId, SessionDep
 from server.api.paging import Page
 from server.models.loans import LoanCreate, LoanPublic, LoanReturn
+from server.models.people import Role
 from server.services import loans
 from server.services.errors import NotFound
 
@@ -38,7 +39,7 @@ def list_(session: SessionDep, user: Reader, state: str | None = None,
           borrower: str | None = None, box: str | None = None, limit: Limit = 50,
           offset: Offset = 0):
     """Loans, newest first; state `open`, `overdue` or `returned`. Borrowers see their own."""
-    if user.role == "borrower":
+    if user.role == Role.BORROWER:
         borrower = user.username
     rows, total = loans.list_loans(session, state=state, borrower=borrower, box=box,
                                    limit=limit, offset=offset)
@@ -49,6 +50,6 @@ def list_(session: SessionDep, user: Reader, state: str | None = None,
 def read(loan_id: RowId, session: SessionDep, user: Reader):
     """One loan (a borrower sees only their own)."""
     loan = loans.by_id(session, loan_id)
-    if user.role == "borrower" and loan.borrower != user.username:
+    if user.role == Role.BORROWER and loan.borrower != user.username:
         raise NotFound(f"there is no loan {loan_id}")
     return loans.present(session, [loan])[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import field_validator
@@ -12,7 +13,17 @@ from sqlmodel import Field, SQLModel
 from labels.identifiers import cannot_be_a_code
 from server.models.columns import Json, Timestamp
 
-BoxStatus = Literal["on_shelf", "in_transit", "on_loan", "missing", "disposed"]
+
+class BoxStatus(StrEnum):
+    """Where a box stands in its life: the one list of box statuses."""
+
+    ON_SHELF = "on_shelf"
+    IN_TRANSIT = "in_transit"
+    ON_LOAN = "on_loan"
+    MISSING = "missing"
+    DISPOSED = "disposed"
+
+
 Retention = Literal["permanent", "30y", "10y", "custom"]
 Classification = Literal["public", "internal", "confidential", "secret"]
 MoveReason = Literal["scan", "rfid", "manual", "loan", "stocktake", "import"]

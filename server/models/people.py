@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import StringConstraints
@@ -10,8 +11,18 @@ from sqlmodel import Field, SQLModel
 
 from server.models.columns import Timestamp
 
-Role = Literal["admin", "archivist", "staff", "facilities", "borrower"]
-ROLES: tuple[str, ...] = ("admin", "archivist", "staff", "facilities", "borrower")
+
+class Role(StrEnum):
+    """What a person does here; their permissions follow from it."""
+
+    ADMIN = "admin"
+    ARCHIVIST = "archivist"
+    STAFF = "staff"
+    FACILITIES = "facilities"
+    BORROWER = "borrower"
+
+
+ROLES: tuple[str, ...] = tuple(Role)
 Clearance = Literal["public", "internal", "confidential", "secret"]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
-from typing import cast
 
 from sqlalchemy import bindparam, func
 from sqlalchemy.orm import aliased
@@ -43,7 +42,7 @@ def create_box(session: Session, data: BoxCreate, *, scheme: CodeScheme, actor: 
         epc=f"~{secrets.token_hex(8)}",
         size=data.size,
         width_mm=data.width_mm,
-        status="in_transit",
+        status=BoxStatus.IN_TRANSIT,
         home_id=home.id if home else None,
         created_at=now(),
     )
@@ -94,7 +93,7 @@ def move_box(
     and the twin must follow reality even when that overfills a slot.
     """
     box = by_code(session, code, for_update=True)
-    if box.status == "disposed":
+    if box.status == BoxStatus.DISPOSED:
         raise Conflict(f"box {box.code} was disposed of; it cannot be moved")
     target = session.exec(
         select(Location).where(Location.code == to.strip().upper()).with_for_update()
@@ -117,8 +116,8 @@ def move_box(
     )
     session.add(movement)
     box.location_id = target.id
-    if box.status != "on_loan":  # a loan ends through lending, not by being seen
-        box.status = "on_shelf" if target.kind in SHELVED_KINDS else "in_transit"
+    if box.status != BoxStatus.ON_LOAN:  # a loan ends through lending, not by being seen
+        box.status = BoxStatus.ON_SHELF if target.kind in SHELVED_KINDS else BoxStatus.IN_TRANSIT
     box.last_seen_at = movement.at
     box.last_seen_by = device or user
     session.flush()
@@ -211,7 +210,7 @@ def present(session: Session, boxes: Iterable[Box], *, scheme: CodeScheme) -> li
         )
         result.append(
             BoxPublic(
-                code=box.code, epc=box.epc, qr=scheme.qr(box.code), status=cast(BoxStatus, box.status),
+                code=box.code, epc=box.epc, qr=scheme.qr(box.code), status=BoxStatus(box.status),
                 location=here_code, location_path=here_path, home=home_code, home_path=home_path,
                 size=box.size, width_mm=box.width_mm, last_seen_at=box.last_seen_at,
                 last_seen_by=box.last_seen_by, records=count,

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from server.clock import now
-from server.models.holdings import Box, Record, RecordCreate, RecordUpdate
+from server.models.holdings import Box, BoxStatus, Record, RecordCreate, RecordUpdate
 from server.models.places import LOCATION_KINDS, Location, LocationCreate
 from server.services import audit, boxes, locations, records
 from server.services.codes import CodeScheme
@@ -395,7 +395,7 @@ def _create_box(session: Session, code: str, *, scheme: CodeScheme, actor: str) 
     """A box with a code given by the file (its number is the code's digits)."""
     number = int(code[1:])
     session.add(Box(id=number, code=scheme.box_code(number), epc=scheme.box_epc(number),
-                    status="in_transit", created_at=now()))
+                    status=BoxStatus.IN_TRANSIT, created_at=now()))
     session.flush()
     if session.get_bind().dialect.name == "postgresql":
         # The id was given, not drawn: keep the sequence ahead of it.

@@ -15,14 +15,14 @@ from sqlmodel import Session, col, select
 
 from server.clock import now
 from server.models.columns import saved_id
-from server.models.holdings import CLASSIFICATIONS, Box, Movement, Record
+from server.models.holdings import CLASSIFICATIONS, Box, BoxStatus, Movement, Record
 from server.models.loans import Loan, LoanCreate, LoanPublic
 from server.models.places import Location
 from server.services import audit, boxes, people
 from server.services.errors import Conflict, Invalid, NotFound
 from server.services.listing import page
 
-LENDABLE = frozenset({"on_shelf", "in_transit"})
+LENDABLE = frozenset({BoxStatus.ON_SHELF, BoxStatus.IN_TRANSIT})
 
 
 def open_loan(session: Session, box: Box) -> Loan | None:
@@ -63,7 +63,7 @@ def lend(session: Session, code: str, data: LoanCreate, *, actor: str) -> tuple[
     session.add(loan)
     session.add(Movement(box_id=saved_id(box), from_id=box.location_id, to_id=None, at=at,
                          by_user=actor, reason="loan"))
-    box.status = "on_loan"
+    box.status = BoxStatus.ON_LOAN
     box.location_id = None
     session.flush()
     boxes.tell_changed(session, box, reason="loan", by=actor)
@@ -83,7 +83,7 @@ def give_back(session: Session, code: str, *, to: str | None, actor: str) -> tup
     before = boxes.snapshot(session, box)
     loan.returned_at = now()
     loan.returned_by = actor
-    box.status = "in_transit"
+    box.status = BoxStatus.IN_TRANSIT
     session.flush()
     if to:
         box, _ = boxes.move_box(session, box.code, to=to, reason="loan", user=actor)

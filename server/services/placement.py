@@ -38,7 +38,7 @@ from devices.events import TagReads
 from labels.identifiers import BOX, InvalidIdentifier, identify
 from server.clock import now
 from server.models.columns import saved_id, saved_ids
-from server.models.holdings import Box
+from server.models.holdings import Box, BoxStatus
 from server.models.places import Location
 from server.services import alarms, boxes, locations
 from server.services.codes import CodeScheme
@@ -206,7 +206,7 @@ class Placement:
             self._boxes = {
                 box_id: [location_id, status]
                 for box_id, location_id, status in session.exec(
-                    select(Box.id, Box.location_id, Box.status).where(Box.status != "disposed")
+                    select(Box.id, Box.location_id, Box.status).where(Box.status != BoxStatus.DISPOSED)
                 )
                 if box_id is not None
             }
@@ -214,10 +214,10 @@ class Placement:
         if clock - self._status_at >= self.status_ttl_s:
             self._missing, self._on_loan = set(), set()
             for box_id, status in session.exec(
-                select(Box.id, Box.status).where(col(Box.status).in_(("missing", "on_loan")))
+                select(Box.id, Box.status).where(col(Box.status).in_((BoxStatus.MISSING, BoxStatus.ON_LOAN)))
             ):
                 if box_id is not None:
-                    (self._missing if status == "missing" else self._on_loan).add(box_id)
+                    (self._missing if status == BoxStatus.MISSING else self._on_loan).add(box_id)
             self._status_at = clock
 
     def forget(self) -> None:
@@ -368,7 +368,7 @@ class Placement:
             return  # expected: it left on a loan
         box = session.get(Box, box_id)
         assert box is not None
-        if box.status == "on_loan":  # lent since the cache was read: still expected
+        if box.status == BoxStatus.ON_LOAN:  # lent since the cache was read: still expected
             self._on_loan.add(box_id)
             return
         door = reader.room_path or reader.id
@@ -379,7 +379,7 @@ class Placement:
     def _found(self, session: Session, box_id: int, reader: Reader) -> None:
         box = session.get(Box, box_id)
         assert box is not None
-        box.status = "on_shelf" if box.location_id else "in_transit"
+        box.status = BoxStatus.ON_SHELF if box.location_id else BoxStatus.IN_TRANSIT
         self._boxes[box_id][1] = box.status
         self._missing.discard(box_id)
         alarms.clear_condition(session, kind="box_missing", subject=box.code)

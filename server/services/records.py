@@ -9,7 +9,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlmodel import Session, col, select
 
 from server.clock import now
-from server.models.holdings import Box, Record, RecordCreate, RecordPublic, RecordUpdate
+from server.models.holdings import Box, BoxStatus, Record, RecordCreate, RecordPublic, RecordUpdate
 from server.models.places import Location
 from server.services import audit, locations, search
 from server.services.errors import Conflict, Invalid, NotFound
@@ -165,7 +165,7 @@ def search_records(
             plain(_COLUMNS.box_id).in_(select(Box.id).where(col(Box.location_id).in_(inside)))
         )
     if on_loan is not None:
-        lent = select(Box.id).where(Box.status == "on_loan")
+        lent = select(Box.id).where(Box.status == BoxStatus.ON_LOAN)
         query = query.where(
             plain(_COLUMNS.box_id).in_(lent) if on_loan
             else or_(plain(_COLUMNS.box_id).is_(None), plain(_COLUMNS.box_id).not_in(lent))

@@ -10,7 +10,7 @@ from sqlalchemy import func, insert, text
 from sqlmodel import Session, col, select
 
 from server.clock import now
-from server.models.holdings import Box, Record
+from server.models.holdings import Box, BoxStatus, Record
 from server.models.places import Location
 from server.services import audit, search
 from server.services.codes import CodeScheme
@@ -151,7 +151,7 @@ def seed(
         placed = home is not None and i < len(slots) * size.slot_capacity and rng.random() > 0.03
         box_rows.append({
             "id": ident, "code": scheme.box_code(ident), "epc": scheme.box_epc(ident),
-            "size": "A4-60mm", "width_mm": 60, "status": "on_shelf" if placed else "in_transit",
+            "size": "A4-60mm", "width_mm": 60, "status": BoxStatus.ON_SHELF if placed else BoxStatus.IN_TRANSIT,
             "home_id": home, "location_id": home if placed else None,
             "last_seen_at": stamp if placed else None, "last_seen_by": "sample" if placed else None,
             "created_at": stamp,

@@ -25,7 +25,7 @@ from sqlmodel import Session, select
 
 from labels.identifiers import BOX, InvalidIdentifier, identify, scannable
 from server.clock import as_utc
-from server.models.holdings import Box
+from server.models.holdings import Box, BoxStatus
 from server.models.places import Location
 from server.models.scans import ScanResult
 from server.services import boxes, locations, records
@@ -198,7 +198,7 @@ def shelve(session: Session, found: ScanResult, scanning: Scanning) -> ScanOutco
                                 f"{stale}scan a location first, then the boxes to put there",
                                 box=found.code)
     assert found.box is not None, "the resolver fills in the box it matched"
-    if found.box.status == "disposed":
+    if found.box.status == BoxStatus.DISPOSED:
         return scanning.refused(found.code, DISPOSED,
                                 f"box {found.code} was disposed of; it cannot be shelved",
                                 box=found.code)

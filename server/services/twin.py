@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from server.models.alarms import Alarm
 from server.models.columns import saved_ids
 from server.models.devices import Device
-from server.models.holdings import Box
+from server.models.holdings import Box, BoxStatus
 from server.models.places import Location
 from server.services import alarms, boxes, devices
 
@@ -43,14 +43,14 @@ def mark_missing_boxes(session: Session, *, older_than: timedelta, at: datetime)
     raised = []
     stale = session.exec(
         select(Box).where(
-            Box.status == "on_shelf",
+            Box.status == BoxStatus.ON_SHELF,
             col(Box.location_id).in_(watched),
             func.coalesce(Box.last_seen_at, Box.created_at) < cutoff,
         )
     ).all()
     for box in stale:
         with session.begin_nested():  # one bad row never aborts the run
-            box.status = "missing"
+            box.status = BoxStatus.MISSING
             boxes.tell_changed(session, box, reason="missing")
             alarm, new = alarms.raise_alarm(
                 session, kind="box_missing", subject=box.code, severity="warning",
