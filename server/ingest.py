@@ -225,11 +225,8 @@ class Ingest:
         try:
             with Session(self.engine) as session:
                 topic, raw = _wire(item, self.topics)
-                device = getattr(item, "device_id", None)
-                devices.keep_reject(session, topic=_printable(topic), reason=_printable(reason),
-                                    raw=raw, device=_printable(device) if device else None)
-                news.tell(session, news.DeviceRejected(device=device and _printable(device),
-                                                       reason=_printable(reason)))
+                devices.keep_reject(session, topic=topic, reason=reason, raw=raw,
+                                    device=getattr(item, "device_id", None))
                 session.commit()
             self.counters.rejects += 1
             return True
@@ -252,8 +249,6 @@ class Ingest:
                     devices.keep_reject(session, topic=item.source, reason=item.reason, raw=item.raw,
                                         device=item.device_id, ts=item.ts)
                     self.counters.rejects += 1
-                    news.tell(session, news.DeviceRejected(device=item.device_id,
-                                                           reason=item.reason))
                     continue
                 if isinstance(item, DeviceStatus) and item.device_id in self.server_ids:
                     continue
@@ -311,7 +306,6 @@ class Ingest:
         device = getattr(item, "device_id", None)
         devices.keep_reject(session, topic=topic, reason=reason, raw=raw, device=device)
         self.counters.rejects += 1
-        news.tell(session, news.DeviceRejected(device=device, reason=reason))
 
     # -- what each kind of event means --------------------------------------------
 
@@ -423,11 +417,6 @@ def _acknowledge(entries: Iterable[Entry]) -> None:
                 ack()
             except Exception:  # the broker resends it after a reconnect: a duplicate, dropped
                 log.exception("could not acknowledge a message")
-
-
-def _printable(text: str) -> str:
-    """Text the database can store: lone surrogates and NULs shown as escapes."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def _wire(item: Item, topics: mqtt_json.Topics) -> tuple[str, bytes]:

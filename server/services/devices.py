@@ -113,13 +113,23 @@ def keep_reject(
     session: Session, *, topic: str, reason: str, raw: bytes, device: str | None = None,
     ts: datetime | None = None,
 ) -> DeviceReject:
-    """Keep something a device sent that could not be used, with the reason."""
+    """Keep something a device sent that could not be used, with the reason; pages are told.
+
+    The text is made storable first (a NUL or a lone surrogate shown as an escape): a reject
+    must be keepable whatever the device sent, on either database.
+    """
     reject = DeviceReject(
-        device=device, topic=topic[:300], reason=reason[:500], raw=bytes(raw[:RAW_KEPT]),
-        ts=ts or now(),
+        device=_storable(device) if device else None, topic=_storable(topic)[:300],
+        reason=_storable(reason)[:500], raw=bytes(raw[:RAW_KEPT]), ts=ts or now(),
     )
     session.add(reject)
+    news.tell(session, news.DeviceRejected(device=reject.device, reason=reject.reason))
     return reject
+
+
+def _storable(text: str) -> str:
+    """Text any database stores: lone surrogates and NULs written as escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def list_rejects(

@@ -177,7 +177,6 @@ class Placement:
         self.scheme = scheme
         self.evidence = evidence or Evidence()
         self.status_ttl_s = status_ttl_s
-        self.moves = 0
         # location id → the deepest antenna location it lies in (a slot on a covered shelf),
         # and antenna location → every location inside it
         self._holder: dict[int, int] = {}
@@ -331,7 +330,6 @@ class Placement:
                 alarms.raise_alarm(
                     session, kind="over_capacity", subject=place.code, severity="warning",
                     message=f"{place.path} holds more boxes than its capacity of {place.capacity}")
-        self.moves += moved
         return moved
 
     def flush_last_seen(self, engine: Engine, *, force: bool = False) -> bool:
