@@ -109,7 +109,7 @@ def auth_for():
     def sign_in(client, role):
         from sqlmodel import Session
 
-        with Session(client.app.state.engine) as s:
+        with Session(client.app.state.writer) as s:  # a write: SQLite BEGIN IMMEDIATE
             people.create_user(s, username=f"{role}-mqtt", password=PASSWORD, role=role)
             s.commit()
         token = client.post("/api/auth/token",
