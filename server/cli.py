@@ -320,17 +320,18 @@ def _free_port(host: str, wanted: int) -> int:
             return probe.getsockname()[1]
 
 
-def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+def _serve(settings: Settings, host: str, port: int, workers: int = 1, *,
+           verbose: bool = False) -> None:
     import uvicorn
 
     if workers > 1:
         # Each worker builds its app from the environment.
         uvicorn.run("server.app:app_from_env", factory=True, host=host, port=port,
-                    workers=workers, log_level="info")
+                    workers=workers, log_level="info", access_log=verbose)
         return
     from server.app import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=verbose)
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -346,7 +347,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
               file=sys.stderr)
         return 2
     migrate(settings.db_url)
-    _serve(settings, args.host, args.port, args.workers)
+    _serve(settings, args.host, args.port, args.workers, verbose=args.verbose)
     return 0
 
 
@@ -383,15 +384,18 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print("  sign in as (username / password):")
     for username, role, password in DEMO_USERS:
         print(f"    {username:<11} / {password:<20} ({role})")
-    print("  stop with Ctrl+C", flush=True)
+    print("  more faults beside it: archive-twin simulate --fault hvac-failure "
+          "(finds this demo's broker)")
+    print("  stop with Ctrl+C (run with --verbose to see every request)", flush=True)
     if not settings.simulate:
-        _serve(settings, args.host, port)
+        _serve(settings, args.host, port, verbose=args.verbose)
         return 0
-    _serve_with_simulated_room(settings, args.host, port, base)
+    _serve_with_simulated_room(settings, args.host, port, base, verbose=args.verbose)
     return 0
 
 
-def _serve_with_simulated_room(settings: Settings, host: str, port: int, base: str) -> None:
+def _serve_with_simulated_room(settings: Settings, host: str, port: int, base: str, *,
+                               verbose: bool = False) -> None:
     """Serve, and once the server answers run the virtual room against its broker."""
     import uvicorn
     from sqlmodel import col, select
@@ -428,7 +432,7 @@ def _serve_with_simulated_room(settings: Settings, host: str, port: int, base: s
                         options=RoomOptions(root=settings.mqtt_topic_root))
     runner.start()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=verbose)
     finally:
         runner.stop()
 
@@ -442,15 +446,20 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     import signal
     import time
 
+    from server.device_link import embedded_broker_address
     from simulators.faults import UnknownFault
     from simulators.serial_lines import open_lines
     from simulators.virtual_room import RoomOptions, RoomRunner
 
-    mqtt = args.mqtt or settings.mqtt_url
+    mqtt = args.mqtt or settings.mqtt_url or embedded_broker_address(settings)
     if not mqtt:
-        print("error: no broker; pass --mqtt mqtt://host:port or set ARCHIVE_TWIN_MQTT_URL "
-              "(a server with an embedded broker logs where it listens)", file=sys.stderr)
+        print("error: no broker; pass --mqtt mqtt://host:port or set ARCHIVE_TWIN_MQTT_URL. "
+              f"No server with an embedded broker runs on the data dir {settings.data_dir} "
+              "(set ARCHIVE_TWIN_DATA_DIR to the demo's, or start `archive-twin demo` first)",
+              file=sys.stderr)
         return 2
+    if not (args.mqtt or settings.mqtt_url):
+        print(f"using the embedded broker of the server on {settings.data_dir}: {mqtt}", flush=True)
     password = _password(args.password, f"password for {args.user}: ")
     lines = open_lines() if args.serial else []
     try:
@@ -501,11 +510,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                   help="also print every HTTP request and each scheduled run")
     p.set_defaults(run=cmd_serve)
 
     p = verbs.add_parser("demo", help="run the whole system on embedded defaults")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                   help="also print every HTTP request and each scheduled run")
     p.set_defaults(run=cmd_demo)
 
     p = verbs.add_parser("simulate", help="run the simulated archive room against a server")
@@ -593,6 +606,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        # A quiet console: what the server decided, not every scheduled run it made.
+        for noisy in ("apscheduler", "alembic", "httpx", "simulators.broker_clients"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = Settings()
     except ValueError as exc:

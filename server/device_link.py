@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -17,6 +18,7 @@ from server.services.codes import CodeScheme
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
+ADDRESS_FILE = "address"  # under <data dir>/broker: where the embedded broker listens now
 
 SERIAL_KINDS = {"scanner": ScannerPort, "rfid": RfidReaderPort, "climate": ClimatePort}
 
@@ -45,6 +47,7 @@ class DeviceLink:
     link: MqttLink
     broker: Broker | None = None
     ports: list[SerialDevice] = field(default_factory=list)
+    broker_address_file: Path | None = None
 
     @property
     def connected(self) -> bool:
@@ -67,16 +70,39 @@ class DeviceLink:
         self.link.stop()
         self.ingest.stop()
         if self.broker is not None:
+            if self.broker_address_file is not None:
+                self.broker_address_file.unlink(missing_ok=True)
             self.broker.stop()
+
+
+def embedded_broker_address(settings: Settings) -> str | None:
+    """The address of the embedded broker a server on this data dir runs now, if one does.
+
+    The server writes it to `<data dir>/broker/address` while its embedded broker listens, so
+    `archive-twin simulate` beside a running demo finds the broker without being told.
+    """
+    try:
+        url = (settings.data_dir / "broker" / ADDRESS_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    host, _, port = url.removeprefix("mqtt://").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=1).close()
+    except (OSError, ValueError):
+        return None  # left behind by a server that did not stop cleanly
+    return url
 
 
 def start_device_link(settings: Settings, engine: Engine, scheme: CodeScheme) -> DeviceLink:
     """Start ingest, the broker link (and an embedded broker when none is configured), ports."""
     broker = None
+    address_file: Path | None = None
     url = settings.mqtt_url
     if not url:
         broker = start_embedded_broker(data_dir=settings.data_dir / "broker")
         url = broker.url
+        address_file = settings.data_dir / "broker" / ADDRESS_FILE
+        address_file.write_text(url + "\n", encoding="utf-8")
         log.info("no ARCHIVE_TWIN_MQTT_URL: devices publish to the embedded broker at %s", url)
     ingest = Ingest(engine, scheme=scheme, root=settings.mqtt_topic_root,
                     server_ids=frozenset({settings.mqtt_client_id}),
@@ -105,4 +131,5 @@ def start_device_link(settings: Settings, engine: Engine, scheme: CodeScheme) ->
         device = SERIAL_KINDS[kind](port, device_id, on_event=ingest.submit, on_reject=ingest.submit)
         device.start()
         ports.append(device)
-    return DeviceLink(ingest=ingest, link=link, broker=broker, ports=ports)
+    return DeviceLink(ingest=ingest, link=link, broker=broker, ports=ports,
+                      broker_address_file=address_file if broker is not None else None)
