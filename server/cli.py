@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import sys
+from collections.abc import Callable
 
 from sqlmodel import Session
 
@@ -75,38 +76,104 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_devices_add(args: argparse.Namespace, settings: Settings) -> int:
-    """Register a device as POST /api/devices does."""
-    from pydantic import ValidationError
-
-    from server.models.devices import DeviceCreate
-    from server.services import devices
-    from server.services.errors import DomainError
-
+def _antenna_map(pairs: list[str]) -> dict[str, str]:
+    """--antenna NUMBER=LOCATION options as the API's antenna map."""
     antennas = {}
-    for pair in args.antenna or []:
+    for pair in pairs:
         number, sep, code = pair.partition("=")
         if not sep:
-            print(f"error: --antenna takes NUMBER=LOCATION, e.g. 1=L00001042 (got {pair!r})",
-                  file=sys.stderr)
-            return 2
+            raise ValueError(f"--antenna takes NUMBER=LOCATION, e.g. 1=L00001042 (got {pair!r})")
         antennas[number.strip()] = code.strip()
-    try:
-        data = DeviceCreate(id=args.id, type=args.type, role=args.role, antennas=antennas,
-                            room=args.room, report_interval_s=args.interval)
-    except ValidationError as exc:
-        problem = exc.errors()[0]
-        print(f"error: {'.'.join(map(str, problem['loc']))}: {problem['msg']}", file=sys.stderr)
-        return 2
+    return antennas
+
+
+def _device_change(run: Callable[[Session], str], settings: Settings) -> int:
+    """Run one change to the registry in a transaction; print what it did or why not."""
+    from server.services.errors import DomainError
+
     try:
         with session_scope(make_engine(settings.db_url)) as session:
-            devices.register(session, data, actor=args.actor)
+            said = run(session)
     except DomainError as exc:
         field = f" ({exc.field})" if exc.field else ""
         print(f"error{field}: {exc.message}", file=sys.stderr)
         return 2
-    print(f"device {args.id} registered as {args.type}{f' ({args.role})' if args.role else ''}")
+    print(said)
     return 0
+
+
+def cmd_devices_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Register a device as POST /api/devices does."""
+
+    from server.models.devices import DeviceCreate
+    from server.services import devices
+
+    try:
+        data = DeviceCreate(id=args.id, type=args.type, role=args.role,
+                            antennas=_antenna_map(args.antenna or []),
+                            room=args.room, report_interval_s=args.interval)
+    except ValueError as exc:
+        print(f"error: {_first_problem(exc)}", file=sys.stderr)
+        return 2
+
+    def run(session: Session) -> str:
+        devices.register(session, data, actor=args.actor)
+        return f"device {args.id} registered as {args.type}{f' ({args.role})' if args.role else ''}"
+    return _device_change(run, settings)
+
+
+def cmd_devices_correct(args: argparse.Namespace, settings: Settings) -> int:
+    """Correct a device as PATCH /api/devices/{id} does: only what is given changes."""
+    from server.models.devices import DeviceUpdate
+    from server.services import devices
+
+    given: dict[str, object] = {}
+    if args.role is not None:
+        given["role"] = None if args.role == "none" else args.role
+    if args.antenna:
+        given["antennas"] = args.antenna
+    if args.room is not None:
+        given["room"] = args.room or None
+    if args.interval is not None:
+        given["report_interval_s"] = args.interval
+    if not given:
+        print("error: nothing to correct: give --role, --antenna, --room or --interval",
+              file=sys.stderr)
+        return 2
+    try:
+        if "antennas" in given:
+            given["antennas"] = _antenna_map(args.antenna)
+        data = DeviceUpdate(**given)  # type: ignore[arg-type]
+    except ValueError as exc:
+        print(f"error: {_first_problem(exc)}", file=sys.stderr)
+        return 2
+
+    def run(session: Session) -> str:
+        device = devices.correct(session, args.id, data, actor=args.actor)
+        shown = devices.present(session, [device])[0]
+        where = shown.room or ", ".join(f"{a}→{c}" for a, c in sorted(shown.antennas.items())) or "-"
+        return f"device {args.id} corrected: {shown.role or shown.type}, {where}"
+    return _device_change(run, settings)
+
+
+def cmd_devices_retire(args: argparse.Namespace, settings: Settings) -> int:
+    """Retire a device as DELETE /api/devices/{id} does."""
+    from server.services import devices
+
+    def run(session: Session) -> str:
+        devices.retire(session, args.id, actor=args.actor)
+        return f"device {args.id} retired (what it sends from now on is kept as a reject)"
+    return _device_change(run, settings)
+
+
+def _first_problem(exc: ValueError) -> str:
+    """The first problem of a validation error, or the error itself, in one line."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        problem = exc.errors()[0]
+        return f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}"
+    return str(exc)
 
 
 def cmd_devices_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -120,7 +187,7 @@ def cmd_devices_list(args: argparse.Namespace, settings: Settings) -> int:
         where = d.room or ", ".join(f"{a}→{c}" for a, c in sorted(d.antennas.items())) or "-"
         seen = d.last_seen_at.isoformat(timespec="seconds") if d.last_seen_at else "never"
         print(f"{d.id:<24} {d.type:<8} {d.role or '-':<9} {d.state:<8} {seen:<26} {where}")
-    print(f"{total} devices" + (f" (first {len(shown)} shown)" if total > len(shown) else ""))
+    print(f"{total} device{'' if total == 1 else 's'}" + (f" (first {len(shown)} shown)" if total > len(shown) else ""))
     return 0
 
 
@@ -557,6 +624,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", type=int, help="report interval in seconds")
     p.add_argument("--actor", default="cli", help="who to name in the audit log")
     p.set_defaults(run=cmd_devices_add)
+    p = registry.add_parser("correct", help="correct a device's role, antennas, room or interval")
+    p.add_argument("id")
+    p.add_argument("--role", choices=("shelf", "gate", "handheld", "none"))
+    p.add_argument("--antenna", action="append", metavar="NUMBER=LOCATION",
+                   help="the whole new antenna map, one --antenna per antenna")
+    p.add_argument("--room", help="room code ('' for none)")
+    p.add_argument("--interval", type=int, metavar="SECONDS", help="report interval")
+    p.add_argument("--actor", default="cli", help="who is recorded in the audit log")
+    p.set_defaults(run=cmd_devices_correct)
+    p = registry.add_parser("retire", help="take a device out of the registry")
+    p.add_argument("id")
+    p.add_argument("--actor", default="cli", help="who is recorded in the audit log")
+    p.set_defaults(run=cmd_devices_retire)
     p = registry.add_parser("list", help="registered devices and their state")
     p.add_argument("--type", choices=("reader", "scanner", "sensor", "light"))
     p.set_defaults(run=cmd_devices_list)

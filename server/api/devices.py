@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from server.api.deps import Facilities, Limit, Offset, RowId, SessionDep, Watcher
+from server.api.deps import Facilities, Limit, Offset, RowId, SessionDep, Watcher, WritingSessionDep
 from server.api.paging import Page
 from server.models.alarms import AlarmPublic, AlarmState
-from server.models.devices import DeviceCreate, DevicePublic, DeviceRejectPublic, DeviceType
+from server.models.devices import (
+    DeviceCreate,
+    DevicePublic,
+    DeviceRejectPublic,
+    DeviceType,
+    DeviceUpdate,
+)
 from server.services import alarms, devices
 
 router = APIRouter(prefix="/api/devices", tags=["devices"])
@@ -42,6 +48,21 @@ def rejects(session: SessionDep, user: Watcher, device: str | None = None,
 def read(device_id: str, session: SessionDep, user: Watcher):
     """One device."""
     return devices.present(session, [devices.get(session, device_id)])[0]
+
+
+@router.patch("/{device_id}", response_model=DevicePublic)
+def correct(device_id: str, data: DeviceUpdate, session: WritingSessionDep, user: Facilities):
+    """Correct a device's role, antenna map (the whole map), room or report interval."""
+    device = devices.correct(session, device_id, data, actor=user.username)
+    session.commit()
+    return devices.present(session, [device])[0]
+
+
+@router.delete("/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
+def retire(device_id: str, session: WritingSessionDep, user: Facilities) -> None:
+    """Retire a device: it leaves the registry; what it sent and its rejects stay on record."""
+    devices.retire(session, device_id, actor=user.username)
+    session.commit()
 
 
 @alarm_router.get("", response_model=Page[AlarmPublic])

@@ -64,6 +64,19 @@ class DeviceCreate(SQLModel):
     report_interval_s: int | None = Field(default=None, gt=0, le=86_400)
 
 
+class DeviceUpdate(SQLModel):
+    """A correction to a registered device: only the fields given change (id and type stay)."""
+
+    model_config = {"extra": "forbid"}
+    role: ReaderRole | None = None
+    antennas: dict[str, str] | None = Field(
+        default=None, description="the whole new antenna map: antenna number → location code",
+        schema_extra={"examples": [{"1": "L00001042", "2": "L00001043"}]},
+    )
+    room: str | None = Field(default=None, description="code of the room the device is in")
+    report_interval_s: int | None = Field(default=None, gt=0, le=86_400)
+
+
 class DevicePublic(SQLModel):
     id: str
     type: DeviceType

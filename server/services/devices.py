@@ -20,6 +20,7 @@ from server.models.devices import (
     DeviceReject,
     DeviceRejectPublic,
     DeviceType,
+    DeviceUpdate,
     ReaderRole,
 )
 from server.models.places import Location
@@ -34,27 +35,8 @@ def register(session: Session, data: DeviceCreate, *, actor: str) -> Device:
     """Add a device under the id it uses on the wire."""
     if session.get(Device, data.id):
         raise Conflict(f"a device with the id {data.id!r} is already registered", field="id")
-    if data.type == "reader" and data.role is None:
-        raise Invalid("a reader needs a role: shelf, gate or handheld", field="role")
-    if data.type != "reader" and data.role is not None:
-        raise Invalid(f"only readers have a role; a {data.type} has none", field="role")
-    if data.role == "shelf" and not data.antennas:
-        raise Invalid(
-            'a shelf reader needs its antennas mapped to locations, e.g. {"1": "L00001042"}',
-            field="antennas",
-        )
-    antennas: dict[str, str] = {}
-    for antenna, code in data.antennas.items():
-        if not antenna.isdigit() or not 1 <= int(antenna) <= 64:
-            raise Invalid(f"antenna {antenna!r} is not a port number 1 to 64", field="antennas")
-        antennas[str(int(antenna))] = locations.by_code(session, code, field="antennas").code
-    room = locations.by_code(session, data.room, field="room") if data.room else None
-    if room is not None and room.kind != "room":
-        raise Invalid(f"{room.code} is a {room.kind}, not a room", field="room")
-    if data.type == "sensor" and room is None:
-        raise Invalid("a climate sensor needs the room it measures", field="room")
-    if data.role == "gate" and room is None:
-        raise Invalid("a gate reader needs the room whose door it watches", field="room")
+    antennas, room = _checked(session, type=data.type, role=data.role, antennas=data.antennas,
+                              room=data.room)
     device = Device(
         id=data.id, type=data.type, role=data.role, antennas=antennas,
         room_id=room.id if room else None, report_interval_s=data.report_interval_s,
@@ -67,6 +49,80 @@ def register(session: Session, data: DeviceCreate, *, actor: str) -> Device:
         after=data.model_dump(),
     )
     return device
+
+
+def correct(session: Session, device_id: str, data: DeviceUpdate, *, actor: str) -> Device:
+    """Correct a registered device: its role, antenna map, room or report interval.
+
+    The same rules as registering apply to the device as it will be. Ingest rereads the
+    registry within seconds, so the corrected antenna map is used from then on.
+    """
+    device = get(session, device_id)
+    given = data.model_dump(exclude_unset=True)
+    before = _registered(session, device)
+    after = {**before, **given}
+    antennas, room = _checked(session, type=device.type, role=after["role"],
+                              antennas=after["antennas"] or {}, room=after["room"])
+    device.role, device.antennas = after["role"], antennas
+    device.room_id = room.id if room else None
+    device.report_interval_s = after["report_interval_s"]
+    session.add(device)
+    session.flush()
+    audit.record(session, actor=actor, action="update", entity="device", entity_id=device.id,
+                 before=before, after=_registered(session, device))
+    return device
+
+
+def retire(session: Session, device_id: str, *, actor: str) -> None:
+    """Take a device out of the registry (what it sent and its rejects stay on record).
+
+    A device the twin had online is announced offline first, and its offline alarm, if one
+    is active, is cleared: a retired device is not missed. What it sends afterwards is kept
+    as a reject from an unknown device.
+    """
+    device = get(session, device_id)
+    before = _registered(session, device)
+    if device.state == "online":
+        mark_state(session, device, "offline", at=now(), decided=True)
+    alarms.clear_condition(session, kind="device_offline", subject=device.id)
+    session.delete(device)
+    session.flush()
+    audit.record(session, actor=actor, action="delete", entity="device", entity_id=device_id,
+                 before=before)
+
+
+def _registered(session: Session, device: Device) -> dict[str, Any]:
+    """What a person registered for a device, as the API takes it."""
+    room = session.get(Location, device.room_id) if device.room_id else None
+    return {"role": device.role, "antennas": dict(device.antennas or {}),
+            "room": room.code if room else None, "report_interval_s": device.report_interval_s}
+
+
+def _checked(session: Session, *, type: str, role: str | None, antennas: dict[str, str],
+             room: str | None) -> tuple[dict[str, str], Location | None]:
+    """The registration rules: the antenna map by location code, and the room."""
+    if type == "reader" and role is None:
+        raise Invalid("a reader needs a role: shelf, gate or handheld", field="role")
+    if type != "reader" and role is not None:
+        raise Invalid(f"only readers have a role; a {type} has none", field="role")
+    if role == "shelf" and not antennas:
+        raise Invalid(
+            'a shelf reader needs its antennas mapped to locations, e.g. {"1": "L00001042"}',
+            field="antennas",
+        )
+    mapped: dict[str, str] = {}
+    for antenna, code in antennas.items():
+        if not antenna.isdigit() or not 1 <= int(antenna) <= 64:
+            raise Invalid(f"antenna {antenna!r} is not a port number 1 to 64", field="antennas")
+        mapped[str(int(antenna))] = locations.by_code(session, code, field="antennas").code
+    place = locations.by_code(session, room, field="room") if room else None
+    if place is not None and place.kind != "room":
+        raise Invalid(f"{place.code} is a {place.kind}, not a room", field="room")
+    if type == "sensor" and place is None:
+        raise Invalid("a climate sensor needs the room it measures", field="room")
+    if role == "gate" and place is None:
+        raise Invalid("a gate reader needs the room whose door it watches", field="room")
+    return mapped, place
 
 
 def get(session: Session, device_id: str) -> Device:

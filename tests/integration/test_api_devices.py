@@ -44,3 +44,35 @@ def test_a_device_id_is_registered_once_and_only_admins_or_facilities_register(c
     assert client.get("/api/alarms").status_code == 401
     assert client.get("/api/alarms", headers=auth("borrower")).status_code == 403
     assert client.post("/api/alarms/999999/clear", headers=auth("admin")).status_code == 404
+
+
+def test_a_device_is_corrected_with_the_same_rules_and_retired_by_facilities(client, auth, place):
+    admin = auth("admin")
+    body = {"id": "shelf-9", "type": "reader", "role": "shelf", "antennas": {"1": place["Slot 1"]}}
+    assert client.post("/api/devices", headers=admin, json=body).status_code == 201
+    moved = client.patch("/api/devices/shelf-9", headers=auth("facilities"),
+                         json={"antennas": {"1": place["Slot 2"], "2": place["Slot 1"]}})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["antennas"] == {"1": place["Slot 2"], "2": place["Slot 1"]}
+    assert moved.json()["role"] == "shelf"  # what was not given stays
+    # a correction that could not work is refused with its field, and nothing changes
+    wrong = client.patch("/api/devices/shelf-9", headers=admin, json={"antennas": {}})
+    assert wrong.status_code == 422 and wrong.json()["field"] == "antennas"
+    nowhere = client.patch("/api/devices/shelf-9", headers=admin,
+                           json={"antennas": {"1": "L99999999"}})
+    assert nowhere.status_code in (404, 422) and nowhere.json()["field"] == "antennas"
+    assert client.get("/api/devices/shelf-9", headers=admin).json()["antennas"] == {
+        "1": place["Slot 2"], "2": place["Slot 1"]}
+    assert client.patch("/api/devices/shelf-9", headers=admin,
+                        json={"type": "sensor"}).status_code == 422  # a type does not change
+    assert client.patch("/api/devices/shelf-9", headers=auth("staff"),
+                        json={"role": "gate"}).status_code == 403
+    assert client.patch("/api/devices/nope", headers=admin, json={}).status_code == 404
+
+    assert client.delete("/api/devices/shelf-9", headers=auth("staff")).status_code == 403
+    assert client.delete("/api/devices/shelf-9", headers=admin).status_code == 204
+    assert client.get("/api/devices/shelf-9", headers=admin).status_code == 404
+    assert client.delete("/api/devices/shelf-9", headers=admin).status_code == 404
+    trail = client.get("/api/audit", headers=admin, params={"entity": "device"}).json()["items"]
+    assert [e["action"] for e in trail if e["entity_id"] == "shelf-9"][:3] == [
+        "delete", "update", "create"]

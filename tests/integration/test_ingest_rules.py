@@ -13,7 +13,7 @@ from server.db import writing
 from server.ingest import Ingest
 from server.models.alarms import Alarm
 from server.models.climate import ClimateSample
-from server.models.devices import Device, DeviceCreate, DeviceReject
+from server.models.devices import Device, DeviceCreate, DeviceReject, DeviceUpdate
 from server.models.holdings import Box, BoxCreate, Movement
 from server.models.places import Location, LocationCreate
 from server.services import boxes, devices, locations, news, twin
@@ -287,3 +287,42 @@ def test_two_workers_counting_for_one_reader_lose_nothing(session, room, db):
             worker.stop()
     see_what_ingest_committed(session)
     assert session.get(Device, "shelf-1").reads_total == 400
+
+
+def test_a_corrected_antenna_map_places_boxes_by_the_new_map(session, room, ingest, told, monkeypatch):
+    import server.ingest
+
+    monkeypatch.setattr(server.ingest, "REGISTRY_TTL_S", 0.0)  # reread the registry each batch
+    first, box = room["boxes"][0], room["boxes"][1]
+    ingest.submit(reads("shelf-1", (first.epc, 1, -45.0, 4), seq=1))
+    assert ingest.drain()
+    assert box_row(session, first).location_id == room["slot1"].id
+    # the installer finds the cables swapped: antenna 1 covers slot 2, antenna 2 slot 1
+    see_what_ingest_committed(session)
+    devices.correct(session, "shelf-1", DeviceUpdate(
+        antennas={"1": room["slot2"].code, "2": room["slot1"].code}), actor="installer")
+    session.commit()
+    ingest.submit(reads("shelf-1", (box.epc, 1, -45.0, 4), seq=2))
+    assert ingest.drain()
+    assert box_row(session, box).location_id == room["slot2"].id
+
+
+def test_a_retired_device_is_announced_offline_and_what_it_sends_later_is_a_reject(
+        session, room, ingest, told):
+    box = room["boxes"][0]
+    ingest.submit(reads("shelf-1", (box.epc, 1, -45.0, 4), seq=1))
+    assert ingest.drain()
+    see_what_ingest_committed(session)
+    assert session.get(Device, "shelf-1").state == "online"
+    devices.retire(session, "shelf-1", actor="installer")
+    session.commit()
+    assert [d["state"] for d in told("device") if d["id"] == "shelf-1"][-1] == "offline"
+    ingest.submit(reads("shelf-1", (box.epc, 2, -45.0, 4), seq=2))
+    assert ingest.drain()
+    see_what_ingest_committed(session)
+    assert session.get(Device, "shelf-1") is None
+    [reject] = session.exec(select(DeviceReject).where(DeviceReject.device == "shelf-1")).all()
+    assert "not registered" in reject.reason or "unknown" in reject.reason
+    assert box_row(session, box).location_id == room["slot1"].id  # it moved nothing
+    assert not session.exec(select(Alarm).where(Alarm.subject == "shelf-1",
+                                                Alarm.state == "active")).all()

@@ -175,3 +175,20 @@ def test_devices_are_registered_and_listed_from_the_command_line(tmp_path):
     lines = listed.stdout.splitlines()
     assert lines[0].startswith("gate-1") and room in lines[0] and lines[1].startswith("scan-7")
     assert lines[-1] == "2 devices"
+
+    # an installer corrects the gate's room by name of code, then retires the scanner
+    with session_scope(make_engine(Settings(data_dir=tmp_path).db_url)) as session:
+        other = locations.create_location(session, LocationCreate(name="二号库房", kind="room"),
+                                          scheme=CodeScheme(), actor="test").code
+    moved = cli("devices", "correct", "gate-1", "--room", other, env=env)
+    assert moved.returncode == 0, moved.stderr
+    assert f"device gate-1 corrected: gate, {other}" in moved.stdout
+    nothing = cli("devices", "correct", "gate-1", env=env)
+    assert nothing.returncode == 2 and "nothing to correct" in nothing.stderr
+    roomless = cli("devices", "correct", "gate-1", "--room", "", env=env)
+    assert roomless.returncode == 2 and "(room)" in roomless.stderr
+    assert cli("devices", "retire", "scan-7", env=env).returncode == 0
+    gone = cli("devices", "retire", "scan-7", env=env)
+    assert gone.returncode == 2 and "no device is registered" in gone.stderr
+    listed = cli("devices", "list", env=env).stdout.splitlines()
+    assert other in listed[0] and listed[-1] == "1 device"
