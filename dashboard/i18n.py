@@ -135,6 +135,7 @@ EN: dict[str, str] = {
     "find.hint": "A box or location code, its QR link or RFID EPC, or a record's reference code "
                  "opens it directly; anything else searches record titles and descriptions.",
     "find.results": "{total} records found",
+    "find.results_one": "1 record found",
     "find.results_at_least": "More than {total} records found; add words or filters to narrow them",
     "find.none": "No records match “{q}”.",
     "find.unknown_code": "{code} looks like a code, but nothing is registered under it.",
@@ -368,6 +369,7 @@ ZH: dict[str, str] = {
     "find.hint": "档案盒或位置编码、其二维码链接或RFID EPC、档案的档号可直接打开；"
                  "其他内容按档案题名和描述检索。",
     "find.results": "找到 {total} 条档案",
+    "find.results_one": "找到 1 条档案",
     "find.results_at_least": "找到超过 {total} 条档案，请增加检索词或筛选条件",
     "find.none": "没有与“{q}”匹配的档案。",
     "find.unknown_code": "{code} 像是编码，但没有登记对应的对象。",
@@ -537,3 +539,18 @@ def term(translate: Callable[..., str], group: str, value: str | None) -> str:
         return translate("none")
     key = f"{group}.{value}"
     return translate(key) if key in EN else value
+
+
+def place_name(translate: Callable[..., str], kind: str, name: str) -> str:
+    """A location as a heading says it: "Section 2", or "Shelf 4" for a shelf named "4".
+
+    A name that already starts with its kind ("Section 2", "二号库房" for a room, "Slot 1")
+    is said as it is, so a heading never reads "Section Section 2".
+    """
+    word = term(translate, "kind", kind)
+    english = EN.get(f"kind.{kind}", kind)
+    folded = name.casefold()
+    if folded.startswith(kind.casefold()) or folded.startswith(english.casefold()) \
+            or word in name:
+        return name
+    return translate("location.title", kind=word, name=name)

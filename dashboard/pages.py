@@ -102,6 +102,10 @@ class Page:
         """A domain value in words."""
         return i18n.term(self.t, group, value)
 
+    def place_name(self, kind: str, name: str) -> str:
+        """A location's name with its kind, said once."""
+        return i18n.place_name(self.t, kind, name)
+
     @property
     def person(self) -> User:
         """The signed-in person: every page behind page_for() has one, error pages may not."""
@@ -179,7 +183,8 @@ def render(page: Page, name: str, *, status: int = 200, live: tuple[str, ...] = 
     response = templates.TemplateResponse(
         request, name,
         {
-            "page": page, "t": page.t, "term": page.term, "lang": page.lang,
+            "page": page, "t": page.t, "term": page.term, "place_name": page.place_name,
+            "lang": page.lang,
             "html_lang": i18n.HTML_LANG[page.lang], "languages": i18n.LANGUAGE_NAMES,
             "nav": _nav(page), "path": request.url.path, "when": _time,
             "record_url": _record_url, "live_kinds": " ".join(live), "js_texts": js_texts,
@@ -600,9 +605,12 @@ def devices_page(page: WatcherPage) -> Response:
     """Every device with its state, and what devices sent that could not be used."""
     rows = list(page.session.exec(select(Device).order_by(Device.id)))
     rejects, rejects_total = devices.list_rejects(page.session, limit=PAGE_SIZE)
-    return render(page, "devices.html", live=("device", "reject"),
-                  devices=devices.present(page.session, rows), rejects=rejects,
-                  rejects_total=rejects_total)
+    shown = devices.present(page.session, rows)
+    rooms = {d.room for d in shown if d.room}
+    room_names = dict(page.session.exec(
+        select(Location.code, Location.name).where(col(Location.code).in_(rooms))).all()) if rooms else {}
+    return render(page, "devices.html", live=("device", "reject"), devices=shown,
+                  room_names=room_names, rejects=rejects, rejects_total=rejects_total)
 
 
 # ---------------------------------------------------------------- live stream and fonts

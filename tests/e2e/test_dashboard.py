@@ -208,7 +208,7 @@ def test_find_resolves_a_qr_url_and_searches_text(open_page, live_server):
     page.goto("/find")
     page.keyboard.type("ledger")
     page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name="1 records found")).to_be_visible()
+    expect(page.get_by_role("heading", name="1 record found")).to_be_visible()
     page.get_by_role("link", name="WS·2024·Y·0003").click()
     expect(page.get_by_role("heading", name="General ledger 2001")).to_be_visible()
 
