@@ -59,23 +59,14 @@ def scans(stocktake_id: RowId, body: StocktakeScans, session: SessionDep, scheme
           user: Mover):
     """Count codes in the order scanned: a location sets where the boxes after it are seen
     (before any location: somewhere in the scope). A box counted before is a duplicate."""
-    counting = stocktake.open_by_id(session, stocktake_id)
-    seen = duplicates = 0
-    target: str | None = None
-    for index, code in enumerate(body.codes):
-        outcome = scan.handle(session, code, mode=scan.STOCKTAKE, target=target, scheme=scheme,
-                              clearance=user.clearance, user=user.username,
-                              stocktake_id=saved(counting.id))
-        if not outcome.ok:
-            session.rollback()
-            raise Invalid(f"codes[{index}] {code.strip()!r}: {outcome.message}; nothing of this "
-                          "call was counted", field="codes")
-        if outcome.action == scan.TARGET:
-            target = outcome.location
-        elif outcome.action == scan.DUPLICATE:
-            duplicates += 1
-        else:
-            seen += 1
+    try:
+        seen, duplicates = scan.count_all(session, body.codes, stocktake_id=stocktake_id,
+                                          scheme=scheme, clearance=user.clearance,
+                                          user=user.username)
+    except Invalid:
+        session.rollback()
+        raise
+    counting = stocktake.by_id(session, stocktake_id)
     seen_total, duplicates_total = stocktake.totals(session, counting)
     session.commit()
     return ScansCounted(seen=seen, duplicates=duplicates, seen_total=seen_total,

@@ -300,6 +300,31 @@ def _counted_words(code: str, counted: stocktake.Counted) -> str:
 ACTIONS: dict[str, Action] = {SHELVE: shelve, STOCKTAKE: count}
 
 
+def count_all(session: Session, codes: list[str], *, stocktake_id: int, scheme: CodeScheme,
+              clearance: str, user: str) -> tuple[int, int]:
+    """Count a list of codes in the order scanned for a stocktake: (boxes seen first, duplicates).
+
+    All or nothing: a code that is refused (names nothing, a record, a location outside the
+    scope) raises Invalid naming it and its place in the list; the caller rolls back.
+    """
+    stocktake.open_by_id(session, stocktake_id)
+    seen = duplicates = 0
+    target: str | None = None
+    for index, code in enumerate(codes):
+        outcome = handle(session, code, mode=STOCKTAKE, target=target, scheme=scheme,
+                         clearance=clearance, user=user, stocktake_id=stocktake_id)
+        if not outcome.ok:
+            raise Invalid(f"codes[{index}] {code.strip()!r}: {outcome.message}; nothing of "
+                          "this list was counted", field="codes")
+        if outcome.action == TARGET:
+            target = outcome.location
+        elif outcome.action == DUPLICATE:
+            duplicates += 1
+        else:
+            seen += 1
+    return seen, duplicates
+
+
 class ScanTargets:
     """Each scanner's current target location (the last location code it scanned)."""
 
