@@ -46,6 +46,7 @@ from server.models.places import Location
 from server.models.stocktakes import Stocktake
 from server.services import alarms, boxes, locations, stocktake
 from server.services.codes import CodeScheme
+from server.services.errors import Conflict
 
 BOXES_TTL_S = 30.0
 LAST_SEEN_FLUSH_S = 5.0
@@ -398,8 +399,13 @@ class Placement:
             if box is None:
                 continue
             self._last_seen[box_id] = when
-            stocktake.count(session, counting, box=box, seen=seen, source=stocktake.RFID,
-                            by=reader.id)
+            try:
+                stocktake.count(session, counting, box=box, seen=seen, source=stocktake.RFID,
+                                by=reader.id)
+            except Conflict:  # applied or cancelled since counting() was asked
+                problems.append(f"stocktake {counting.id} closed while {reader.id} was "
+                                "counting: the rest of the message was not counted")
+                break
         if unknown:
             shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
             problems.append(f"{len(unknown)} unknown EPC(s), no registered box: {shown}")

@@ -190,6 +190,7 @@ def check_within(scope: Location, place: Location) -> None:
 def count(session: Session, stocktake: Stocktake, *, box: Box, seen: Location | None,
           source: str, by: str | None) -> Counted:
     """Count one box seen at `seen` (None: somewhere in the scope). Moves nothing."""
+    session.refresh(stocktake, with_for_update=True)  # one count at a time; closed meanwhile?
     _must_be_open(stocktake)
     scope = scope_of(session, stocktake)
     place = seen or scope
@@ -247,13 +248,20 @@ def result(session: Session, stocktake: Stocktake) -> dict[str, Any]:
         select(Box.id).where(Box.status == BoxStatus.ON_LOAN,
                              or_(col(Box.home_id).in_(inside), col(Box.id).in_(open_loans))))
     )
+    # Subqueries, not lists of ids: a room's stocktake sees tens of thousands of boxes.
+    sighted = select(StocktakeSighting.box_id).where(
+        StocktakeSighting.stocktake_id == stocktake.id)
     rows = session.exec(
         select(Box.id, Box.code, Box.location_id, Box.status).where(
-            or_(col(Box.location_id).in_(inside), col(Box.id).in_([*sightings, *lent])))
+            or_(col(Box.location_id).in_(inside), col(Box.id).in_(sighted),
+                col(Box.id).in_(list(lent))))
     ).all()
-    place_ids = {r[2] for r in rows if r[2] is not None} | {s for s, _ in sightings.values()}
     places = {p.id: p for p in session.exec(
-        select(Location).where(col(Location.id).in_(list(place_ids))))} if place_ids else {}
+        select(Location).where(col(Location.lineage).startswith(scope.lineage)))}
+    elsewhere = {r[2] for r in rows if r[2] is not None} - places.keys()  # the few unexpected
+    if elsewhere:
+        places.update((p.id, p) for p in session.exec(
+            select(Location).where(col(Location.id).in_(list(elsewhere)))))
     found: list[str] = []
     misplaced: list[dict] = []
     missing: list[str] = []

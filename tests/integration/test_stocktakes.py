@@ -10,6 +10,7 @@ import pypdfium2
 from sqlmodel import Session, select
 
 from server.models.news import OutboxEntry
+from tests.conftest import PASSWORD
 from tests.integration.tree import build_tree
 
 
@@ -249,3 +250,49 @@ def test_the_pdf_report_prints_chinese_paths(client, auth):
     document = pypdfium2.PdfDocument(pdf.content)
     text = "".join(page.get_textpage().get_text_range() for page in document)
     assert "一号库房" in text and box in text and "缺失" in text
+
+
+def test_the_pages_start_count_and_apply_with_a_redirect_after_each_post(client, auth):
+    admin, codes = _archive(client, auth)
+    box = _box(client, admin, at=codes["Slot 1"])
+    auth("staff")
+    origin = {"Origin": "http://testserver"}
+    signed = client.post("/signin", data={"username": "staff-default", "password": PASSWORD},
+                         headers=origin, follow_redirects=False)
+    assert signed.status_code == 303
+
+    refused = client.post("/stocktakes", data={"scope": "L99999999"}, headers=origin)
+    assert refused.status_code == 422
+    assert "no location has the code L99999999" in refused.text
+    assert 'value="L99999999"' in refused.text  # the form keeps what was typed
+
+    started = client.post("/stocktakes", data={"scope": codes["shelf"]}, headers=origin,
+                          follow_redirects=False)
+    assert started.status_code == 303
+    page_url = started.headers["location"]
+    sid = int(page_url.rsplit("/", 1)[1])
+    assert "0 seen · 1 expected" in client.get(page_url).text
+
+    bad = client.post(f"{page_url}/scans", data={"codes": f"{codes['Slot 3']}\n{box}"},
+                      headers=origin)
+    assert bad.status_code == 422 and "outside this stocktake" in bad.text
+    counted = client.post(f"{page_url}/scans", data={"codes": f"{codes['Slot 2']}\n{box}\n{box}"},
+                          headers=origin, follow_redirects=False)
+    assert counted.status_code == 303
+    shown = client.get(counted.headers["location"]).text
+    assert "Counted: 1 new, 1 duplicates." in shown and "1 seen · 1 expected" in shown
+
+    zh = client.get(f"{page_url}?lang=zh").text
+    assert "错位" in zh and "应用盘点结果" in zh
+
+    applied = client.post(f"{page_url}/apply", headers=origin, follow_redirects=False)
+    assert applied.status_code == 303
+    assert client.get(f"/api/stocktakes/{sid}", headers=admin).json()["state"] == "applied"
+    assert client.get(f"/api/boxes/{box}", headers=admin).json()["location"] == codes["Slot 2"]
+    again = client.post(f"{page_url}/apply", headers=origin)
+    assert again.status_code == 409 and "applied" in again.text
+    csv_export = client.get(f"{page_url}/report.csv")
+    assert csv_export.status_code == 200 and csv_export.text.startswith("\ufeffgroup,box")
+    assert client.get("/stocktakes/99999").status_code == 404
+    location_page = client.get(f"/locations/{codes['shelf']}").text
+    assert 'id="start-stocktake-here"' in location_page
