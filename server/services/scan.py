@@ -173,14 +173,19 @@ def handle(
     A scan from a device that counts an open stocktake is counted for it (stocktake mode);
     stocktake mode otherwise needs `stocktake_id` (NotFound, or Conflict when it is not open).
     """
-    counting = stocktake.counting(session, device) if device else None
-    if counting is not None:
-        mode = STOCKTAKE
-    elif mode == STOCKTAKE:
-        if stocktake_id is None:
+    counting = None
+    if device and mode != STOCKTAKE:
+        counting = stocktake.counting(session, device)
+        if counting is not None:
+            mode = STOCKTAKE
+    if mode == STOCKTAKE and counting is None:
+        if stocktake_id is not None:
+            counting = stocktake.open_by_id(session, stocktake_id)
+        elif device:
+            counting = stocktake.counting(session, device)
+        if counting is None:
             raise Invalid("stocktake mode counts for a stocktake: say which one",
                           field="stocktake")
-        counting = stocktake.open_by_id(session, stocktake_id)
     action = ACTIONS.get(mode)
     if action is None:
         raise Invalid(f"no scan mode {mode!r}; the modes are {', '.join(ACTIONS)}", field="mode")
@@ -351,10 +356,16 @@ def from_device(
     session: Session, targets: ScanTargets, *, device: str, code: str, operator: str | None,
     scheme: CodeScheme, mode: str = SHELVE,
 ) -> ScanOutcome:
-    """One scan from a scanner on the wire (MQTT or serial); its target is kept per device."""
-    outcome = handle(session, code, mode=mode, target=targets.get(device), scheme=scheme,
-                     clearance=DEVICE_CLEARANCE, user=operator, device=device)
-    if outcome.action == TARGET and outcome.location is not None:
-        targets.set(device, outcome.location)
-    return outcome
+    """One scan from a scanner on the wire (MQTT or serial); its target is kept per device.
 
+    While the device counts a stocktake its target (where boxes are seen) is kept apart from
+    its shelving target, so a location shelved into before never counts for the stocktake.
+    """
+    counting = stocktake.counting(session, device)
+    key = device if counting is None else f"{device}\nstocktake {counting.id}"
+    outcome = handle(session, code, mode=STOCKTAKE if counting else mode, target=targets.get(key),
+                     scheme=scheme, clearance=DEVICE_CLEARANCE, user=operator, device=device,
+                     stocktake_id=counting.id if counting else None)
+    if outcome.action == TARGET and outcome.location is not None:
+        targets.set(key, outcome.location)
+    return outcome

@@ -129,27 +129,29 @@ def test_a_sweep_that_hears_a_location_outside_the_scope_counts_nothing(room, mq
 def test_a_handheld_scanner_counting_a_stocktake_moves_nothing(room, mqtt_url, topic_root):
     client, admin, codes, _ = room
     box = _box(client, admin, codes["Slot 1"])
-    sid = client.post("/api/stocktakes", headers=admin,
-                      json={"scope": codes["room"], "device": "gun-1"}).json()["id"]
     gun = Device(mqtt_url, topic_root)
     answers = Device(mqtt_url, topic_root, listen="scanners/gun-1/results")
     try:
-        for seq, code in enumerate((codes["Slot 2"], box["code"], box["code"]), start=1):
+        # shelving into Slot 2 before the stocktake: that target is not where boxes are seen
+        gun.send("scanners/gun-1/scans", {"ts": _ts(), "seq": 1, "code": codes["Slot 2"]})
+        answers.wait_for(lambda h: len(h) >= 1)
+        sid = client.post("/api/stocktakes", headers=admin,
+                          json={"scope": codes["room"], "device": "gun-1"}).json()["id"]
+        for seq, code in enumerate((box["code"], codes["Slot 2"], box["code"]), start=2):
             gun.send("scanners/gun-1/scans", {"ts": _ts(), "seq": seq, "code": code})
-        heard = answers.wait_for(lambda h: len(h) >= 3)
-        assert [p["action"] for _, p in heard] == ["target", "counted", "duplicate"]
+        heard = answers.wait_for(lambda h: len(h) >= 4)
+        assert [p["action"] for _, p in heard[1:]] == ["counted", "target", "duplicate"]
         assert all(p["ok"] for _, p in heard)
+        assert heard[1][1]["location"] is None  # seen somewhere in the room: found
         shown = client.get(f"/api/stocktakes/{sid}", headers=admin).json()
-        assert [m["box"] for m in shown["misplaced"]] == [box["code"]]
-        assert shown["duplicates"] == [box["code"]]
+        assert shown["found"] == [box["code"]] and shown["duplicates"] == [box["code"]]
         assert client.get(f"/api/boxes/{box['code']}", headers=admin).json()["location"] == \
             codes["Slot 1"]
-        # once the stocktake is cancelled the same scanner shelves again
+        # once the stocktake is cancelled the same scanner shelves again, into its own target
         assert client.post(f"/api/stocktakes/{sid}/cancel", headers=admin).status_code == 200
-        gun.send("scanners/gun-1/scans", {"ts": _ts(), "seq": 4, "code": codes["Slot 2"]})
         gun.send("scanners/gun-1/scans", {"ts": _ts(), "seq": 5, "code": box["code"]})
         heard = answers.wait_for(lambda h: len(h) >= 5)
-        assert heard[4][1]["action"] == "moved"
+        assert heard[4][1]["action"] == "moved" and heard[4][1]["location"] == codes["Slot 2"]
         assert client.get(f"/api/boxes/{box['code']}", headers=admin).json()["location"] == \
             codes["Slot 2"]
     finally:
