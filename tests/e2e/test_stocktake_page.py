@@ -82,6 +82,7 @@ def test_a_stocktake_counted_on_the_handheld_page_moves_nothing_until_applied(
     expect(page.locator("#group-unexpected")).to_contain_text(codes[3])
     expect(page.locator("#group-duplicates")).to_contain_text(codes[0])
     expect(page.locator("#group-missing")).to_contain_text("Missing (0)")
+    page.screenshot(path=str(SHOTS / "dashboard-stocktake-result.png"), full_page=True)
     page.get_by_role("button", name="Apply the result").click()
     expect(page.locator("#stocktake-done")).to_contain_text("Applied")
     expect(page.locator("#stocktake-count")).to_contain_text("2 moved · 0 marked missing")
