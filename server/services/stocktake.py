@@ -220,6 +220,8 @@ def count(session: Session, stocktake: Stocktake, *, box: Box, seen: Location | 
 def _verdict(scope: Location, status: str, twin: Location | None, seen: Location) -> str:
     if status == BoxStatus.ON_LOAN:
         return ON_LOAN
+    if status == BoxStatus.DISPOSED:  # the twin says it is gone: its being here needs a look
+        return UNEXPECTED
     if twin is None or not within(scope, twin):
         return UNEXPECTED
     if twin.id == seen.id or twin.lineage.startswith(seen.lineage):
