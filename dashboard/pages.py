@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session, col, select
 from starlette.responses import StreamingResponse
 
-from dashboard import i18n, room_map, sign_in, stream, tallies
+from dashboard import i18n, room_map, shelving, sign_in, stream, tallies
 from dashboard.shelving import shelve_scan
 from labels.identifiers import InvalidIdentifier, cannot_be_a_code, identify
 from labels.typefaces import REGULAR_FONT
@@ -60,6 +60,9 @@ LIVE_KINDS = ("box", "alarm", "climate", "device", "reject")
 def install(app: FastAPI) -> None:
     """Mount the pages, their static files and their error pages on the app."""
     app.include_router(router)
+    from dashboard import stocktake_pages  # it builds on this module's pages
+
+    app.include_router(stocktake_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(PageRefused, _refused)
 
@@ -168,7 +171,8 @@ def _record_url(reference_code: str) -> str:
 
 def _nav(page: Page) -> list[tuple[str, str, str]]:
     items = [("/", "nav.overview", WATCHERS), ("/find", "nav.find", ANYONE),
-             ("/shelve", "nav.shelve", MOVERS), ("/loans", "nav.loans", ANYONE),
+             ("/shelve", "nav.shelve", MOVERS), ("/stocktakes", "nav.stocktakes", MOVERS),
+             ("/loans", "nav.loans", ANYONE),
              ("/alarms", "nav.alarms", WATCHERS),
              ("/devices", "nav.devices", WATCHERS)]
     role = page.user.role if page.user else None
@@ -464,6 +468,8 @@ def record_page(reference_code: str, page: AnyonePage) -> Response:
 class ShelveScan(BaseModel):
     code: str = Field(max_length=400)
     target: str | None = Field(default=None, max_length=20)
+    mode: Literal["shelve", "stocktake"] = "shelve"
+    stocktake: int | None = Field(default=None, ge=1, le=2**63 - 1)
 
 
 # Refusals whose service message says something the short one does not (which slot is full of
@@ -484,12 +490,17 @@ class ShownScan:
         return {**self.outcome.as_dict(), "said": self.said, "detail": self.detail}
 
 
-def _shelve(page: Page, code: str, target: str | None) -> ShownScan:
+def _shelve(page: Page, code: str, target: str | None, mode: str = scan.SHELVE,
+            stocktake_id: int | None = None) -> ShownScan:
     outcome = shelve_scan(
         page.session, code, target=target or None, scheme=page.request.app.state.scheme,
-        clearance=page.person.clearance, user=page.person.username,
+        clearance=page.person.clearance, user=page.person.username, mode=mode,
+        stocktake_id=stocktake_id,
     )
-    if outcome.ok:
+    counted = shelving.said_in_stocktake(page.t, outcome)
+    if counted is not None:
+        said = counted
+    elif outcome.ok:
         said = page.t(f"scan.{outcome.action}", path=outcome.location_path)
     else:
         said = page.t(f"scan.refused.{outcome.reason}")
@@ -497,19 +508,32 @@ def _shelve(page: Page, code: str, target: str | None) -> ShownScan:
     return ShownScan(outcome, said, detail)
 
 
+def _shelve_modes(page: Page, mode: str, stocktake_id: int | None) -> dict[str, Any]:
+    counting = shelving.open_stocktakes(page.session)
+    if mode == scan.STOCKTAKE and stocktake_id is None and counting:
+        stocktake_id = counting[0][0]
+    return {"mode": mode if mode in shelving.MODES else scan.SHELVE, "stocktakes": counting,
+            "stocktake_id": stocktake_id}
+
+
 @router.get("/shelve")
-def shelve_page(page: MoverPage) -> Response:
-    """Scan a location, then box, box, box."""
-    return render(page, "shelve.html", target=None, target_path=None, results=[])
+def shelve_page(page: MoverPage, mode: str = scan.SHELVE,
+                stocktake: Annotated[int | None, Query(ge=1)] = None) -> Response:
+    """Scan a location, then box, box, box (stocktake mode: counted where seen, not moved)."""
+    return render(page, "shelve.html", target=None, target_path=None, results=[],
+                  **_shelve_modes(page, mode, stocktake))
 
 
 @router.post("/shelve")
 def shelve_form(page: MoverPage, code: Annotated[str, Form(max_length=400)],
-                target: Annotated[str, Form(max_length=20)] = "") -> Response:
+                target: Annotated[str, Form(max_length=20)] = "",
+                mode: Annotated[Literal["shelve", "stocktake"], Form()] = "shelve",
+                stocktake: Annotated[int | None, Form(ge=1)] = None) -> Response:
     """The same without JavaScript: one scan per form post."""
-    shown = _shelve(page, code, target)
+    shown = _shelve(page, code, target, mode, stocktake)
     return render(page, "shelve.html", target=shown.outcome.location,
-                  target_path=shown.outcome.location_path, results=[shown])
+                  target_path=shown.outcome.location_path, results=[shown],
+                  **_shelve_modes(page, mode, stocktake))
 
 
 @router.post("/shelve/scan")
@@ -518,7 +542,7 @@ def shelve_json(page: MoverPage, body: ShelveScan) -> JSONResponse:
 
     Text that cannot be a code answers 422, as the API does, with the same body.
     """
-    shown = _shelve(page, body.code, body.target)
+    shown = _shelve(page, body.code, body.target, body.mode, body.stocktake)
     invalid = shown.outcome.reason == scan.INVALID
     return JSONResponse({**shown.as_dict(), **({"field": "code"} if invalid else {})},
                         status_code=422 if invalid else 200)

@@ -9,15 +9,26 @@
   const list = document.getElementById("scans");
   const tally = document.getElementById("tally");
   const panel = document.getElementById("shelve-panel");
-  let moved = 0;
-  let refused = 0;
+  const modeField = document.getElementById("mode-field");
+  const stocktakeField = document.getElementById("stocktake-field");
+  // How many scans ended in each action (moved, counted, duplicate), and how many were refused.
+  const counts = { moved: 0, counted: 0, duplicate: 0, refused: 0 };
   // Scans are sent one after another, so a box scanned right after a location goes there.
   let queue = Promise.resolve();
 
-  function flash(ok) {
-    panel.classList.remove("flash-ok", "flash-bad");
+  // Green: done as asked; amber: counted, but not where the twin has it (or counted twice);
+  // red: refused.
+  function feeling(result) {
+    if (!result.ok) return "bad";
+    if (result.action === "duplicate" || result.verdict === "misplaced" ||
+        result.verdict === "unexpected" || result.verdict === "on_loan") return "warn";
+    return "ok";
+  }
+
+  function flash(kind) {
+    panel.classList.remove("flash-ok", "flash-bad", "flash-warn");
     void panel.offsetWidth; // restart the animation
-    panel.classList.add(ok ? "flash-ok" : "flash-bad");
+    panel.classList.add(`flash-${kind}`);
   }
 
   function showTarget(code, path) {
@@ -35,7 +46,8 @@
     const empty = list.querySelector(".empty");
     if (empty) empty.remove();
     const li = document.createElement("li");
-    li.className = `scan ${result.ok ? "ok" : "refused"} action-${result.action}`;
+    li.className = `scan ${result.ok ? "ok" : "refused"} action-${result.action} feel-${feeling(result)}`;
+    if (result.verdict) li.classList.add(`verdict-${result.verdict}`);
     if (result.reason) li.dataset.reason = result.reason;
     const code = document.createElement("span");
     code.className = "code";
@@ -51,9 +63,9 @@
       li.append(detail);
     }
     list.prepend(li);
-    if (result.action === "moved") moved += 1;
-    if (!result.ok) refused += 1;
-    tally.textContent = tally.dataset.template.replace("{moved}", moved).replace("{refused}", refused);
+    if (result.ok && result.action in counts) counts[result.action] += 1;
+    if (!result.ok) counts.refused += 1;
+    tally.textContent = tally.dataset.template.replace(/\{(\w+)\}/g, (all, word) => (word in counts ? counts[word] : all));
   }
 
   async function send(code) {
@@ -63,9 +75,14 @@
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ code, target: targetField.value || null }),
+        body: JSON.stringify({
+          code,
+          target: targetField.value || null,
+          mode: modeField ? modeField.value : "shelve",
+          stocktake: stocktakeField ? Number(stocktakeField.value) : null,
+        }),
       });
-      if (answer.status === 401) { location.href = "/signin?next=/shelve"; return; }
+      if (answer.status === 401) { location.href = "/signin?next=" + encodeURIComponent(location.pathname + location.search); return; }
       result = await answer.json();
       // A refused scan answers with its outcome (422 for text that cannot be a code); any
       // other failure (a form error, the server down) is shown as a refusal with its words.
@@ -75,8 +92,11 @@
     }
     if (result.action === "target") showTarget(result.location, result.location_path);
     addResult(result);
-    flash(result.ok);
+    flash(feeling(result));
   }
+
+  // Where boxes are seen belongs to one stocktake: choosing another starts over.
+  if (stocktakeField) stocktakeField.addEventListener("change", () => showTarget(null));
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();

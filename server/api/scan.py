@@ -6,8 +6,10 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from server.api.deps import Mover, Reader, SchemeDep, SessionDep
+from server.models.devices import Device
 from server.models.scans import ScanIn, ScanOutcomePublic, ScanResult
 from server.services import scan
+from server.services.errors import Invalid
 
 router = APIRouter(prefix="/api/scan", tags=["scan"])
 
@@ -25,7 +27,11 @@ _NOT_A_CODE = (
 )
 def scan_in_mode(body: ScanIn, session: SessionDep, scheme: SchemeDep,
                  user: Mover) -> ScanOutcomePublic | JSONResponse:
-    """Scan one code in a mode (`shelve`: a location sets the target, a box is moved to it).
+    """Scan one code in a mode (`shelve`: a location sets the target, a box is moved to it;
+    `stocktake` with `stocktake`: a location sets where boxes are seen, a box is counted).
+
+    With `device`, a handheld that counts an open stocktake, the scan counts for that
+    stocktake and moves nothing, whatever the mode (`action` counted or duplicate).
 
     The answer is the scan's outcome, in the words every scanner hears: `action` is target,
     moved, already_there or refused, and a refusal's `reason` is unknown, no_target, record,
@@ -34,8 +40,11 @@ def scan_in_mode(body: ScanIn, session: SessionDep, scheme: SchemeDep,
     and answers 422 with `detail` and `field: "code"`. The caller keeps the target: send
     back the `location` of a `target` outcome with the boxes after it.
     """
+    if body.device and session.get(Device, body.device) is None:
+        raise Invalid(f"no device is registered with the id {body.device!r}", field="device")
     outcome = scan.handle(session, body.code, mode=body.mode, target=body.target, scheme=scheme,
-                          clearance=user.clearance, user=user.username)
+                          clearance=user.clearance, user=user.username, device=body.device,
+                          stocktake_id=body.stocktake)
     session.commit()
     shown = ScanOutcomePublic(**outcome.as_dict())
     if outcome.reason == scan.INVALID:

@@ -11,7 +11,7 @@ from server.models.holdings import BoxPublic, RecordPublic
 from server.models.places import LocationPublic
 
 # The scan pipeline's one vocabulary (server.services.scan): what a scan did, and why not.
-ScanAction = Literal["target", "moved", "already_there", "refused"]
+ScanAction = Literal["target", "moved", "already_there", "refused", "counted", "duplicate"]
 RefusalReason = Literal["invalid", "unknown", "no_target", "record", "full", "disposed", "other"]
 
 
@@ -29,11 +29,19 @@ class ScanIn(SQLModel):
 
     model_config = {"extra": "forbid"}
     code: str = Field(max_length=400, schema_extra={"examples": ["B00000123"]})
-    mode: Literal["shelve"] = "shelve"
+    mode: Literal["shelve", "stocktake"] = "shelve"
     target: str | None = Field(
-        default=None, max_length=20, description="the location scanned before (shelve mode)",
+        default=None, max_length=20,
+        description="the location scanned before (shelve: where boxes go; stocktake: where "
+                    "they are seen)",
         schema_extra={"examples": ["L00001042"]},
     )
+    device: str | None = Field(
+        default=None, max_length=64,
+        description="the handheld that scanned: while it counts an open stocktake, the scan is "
+                    "counted there and moves nothing", schema_extra={"examples": ["handheld-1"]})
+    stocktake: int | None = Field(default=None, ge=1, le=2**63 - 1,
+                                  description="stocktake mode: the stocktake to count for")
 
 
 class ScanOutcomePublic(SQLModel):
@@ -49,3 +57,8 @@ class ScanOutcomePublic(SQLModel):
     location: str | None = Field(default=None, description="the target in force after the scan")
     location_path: str | None = None
     at: datetime | None = None
+    verdict: Literal["found", "misplaced", "unexpected", "on_loan"] | None = Field(
+        default=None, description="stocktake mode: how the counted box stands")
+    expected: str | None = Field(default=None, description="stocktake mode: where the twin has it")
+    expected_path: str | None = None
+    stocktake: int | None = None

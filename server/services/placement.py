@@ -18,6 +18,9 @@ reader's message to `Placement.heard`, then calls `Placement.settle` once per ba
   a full place, and raises an `over_capacity` alarm there.
 - **The gate.** A box heard at a room's door without being on loan raises a critical
   `unauthorized_removal` alarm (reread before raising: a box lent a moment ago passes).
+- **Handheld sweeps.** A handheld reader counting an open stocktake
+  (`stocktake.counting`) counts what it hears for that stocktake and moves nothing; a
+  location tag (SGLN-96) in the message sets where the message's boxes are seen.
 - **Found again.** A missing box that any reader hears is found: back `on_shelf` (or
   `in_transit` when it has no place), its `box_missing` alarm cleared.
 - **Last seen.** Sightings are remembered in memory and written in bulk every few seconds;
@@ -40,8 +43,10 @@ from server.clock import now
 from server.models.columns import saved_id, saved_ids
 from server.models.holdings import Box, BoxStatus
 from server.models.places import Location
-from server.services import alarms, boxes, locations
+from server.models.stocktakes import Stocktake
+from server.services import alarms, boxes, locations, stocktake
 from server.services.codes import CodeScheme
+from server.services.errors import Conflict
 
 BOXES_TTL_S = 30.0
 LAST_SEEN_FLUSH_S = 5.0
@@ -249,6 +254,10 @@ class Placement:
 
     def heard(self, session: Session, reader: Reader, event: TagReads) -> tuple[int, list[str]]:
         """Take in one reader's message: (reads that named a box, problems to keep as rejects)."""
+        if reader.role == "handheld":
+            counting = stocktake.counting(session, reader.id)
+            if counting is not None:
+                return self._sweep(session, reader, event, counting)
         unknown: list[str] = []
         stray_antennas: set[int] = set()
         at = event.ts.timestamp()
@@ -353,6 +362,62 @@ class Placement:
         return True
 
     # -- the rules -------------------------------------------------------------------
+
+    def _sweep(self, session: Session, reader: Reader, event: TagReads,
+               counting: Stocktake) -> tuple[int, list[str]]:
+        """A handheld's message during a stocktake: count its boxes where its location tag
+        says (the one heard best, if several; none: somewhere in the scope). Moves nothing."""
+        box_ids: list[int] = []
+        places: list[tuple[int, float, str]] = []
+        unknown: list[str] = []
+        for epc, _antenna, rssi, count in event.reads:
+            box_id = self._epc_box.get(epc) or self._box_of(session, epc)
+            if box_id is not None:
+                box_ids.append(box_id)
+                continue
+            code = self._location_code(epc)
+            if code is not None:
+                places.append((count, rssi, code))
+            else:
+                unknown.append(epc)
+        problems = []
+        seen = None
+        if places:
+            code = max(places)[2]
+            seen = session.exec(select(Location).where(Location.code == code)).first()
+            if seen is None:
+                problems.append(f"location tag {code} names no location")
+        if seen is not None and not stocktake.within(stocktake.scope_of(session, counting), seen):
+            problems.append(f"{reader.id} heard {seen.code} ({seen.path}), outside stocktake "
+                            f"{counting.id}'s scope: its boxes were not counted")
+            box_ids = []
+        if places and seen is None:
+            box_ids = []
+        when = (event.ts, reader.id)
+        for box_id in dict.fromkeys(box_ids):
+            box = session.get(Box, box_id)
+            if box is None:
+                continue
+            self._last_seen[box_id] = when
+            try:
+                stocktake.count(session, counting, box=box, seen=seen, source=stocktake.RFID,
+                                by=reader.id)
+            except Conflict:  # applied or cancelled since counting() was asked
+                problems.append(f"stocktake {counting.id} closed while {reader.id} was "
+                                "counting: the rest of the message was not counted")
+                break
+        if unknown:
+            shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
+            problems.append(f"{len(unknown)} unknown EPC(s), no registered box: {shown}")
+        return len(box_ids), problems
+
+    def _location_code(self, epc: str) -> str | None:
+        try:
+            found = identify(epc, company_prefix=self.scheme.company_prefix,
+                             site_number=self.scheme.site_number)
+        except InvalidIdentifier:
+            return None
+        return found.code if found is not None and found.kind != BOX else None
 
     def _verdict(self, box_id: int, location_id: int | None, at: float) -> int | None:
         current = self._holder.get(location_id, location_id) if location_id is not None else None

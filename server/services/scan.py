@@ -3,8 +3,9 @@
 Every scanner goes through here: MQTT and serial scanners (through ingest), the dashboard's
 Shelve page and the API (`GET /api/scan/{code}` resolves; `POST /api/scan` scans in a mode).
 As InvenTree's scan_barcode + handle_barcode: `resolve()` says what a code names, and each mode
-is one small action registered in ACTIONS. Only "shelve" exists yet; pick, check out, return and
-stocktake come with lending, each one more function in that dict.
+is one small action registered in ACTIONS: "shelve" and "stocktake" (counting; it moves nothing).
+A device that counts an open stocktake (server.services.stocktake.counting) scans in stocktake
+mode whatever mode it asked for.
 
 Whatever the mode, a scan ends in one ScanOutcome whose `action` is one of ACTION_WORDS and,
 when refused, whose `reason` is one of REASONS. Those words are what the MQTT scan result,
@@ -28,7 +29,8 @@ from server.clock import as_utc
 from server.models.holdings import Box, BoxStatus
 from server.models.places import Location
 from server.models.scans import ScanResult
-from server.services import boxes, locations, records
+from server.models.stocktakes import Stocktake
+from server.services import boxes, locations, records, stocktake
 from server.services.codes import CodeScheme
 from server.services.errors import Conflict, DomainError, Invalid, NotFound
 
@@ -39,7 +41,9 @@ TARGET = "target"  # a location was scanned: the boxes scanned next go there
 MOVED = "moved"  # the box was moved to the target
 ALREADY_THERE = "already_there"  # the box was at the target already; nothing changed
 REFUSED = "refused"  # nothing changed; `reason` says why
-ACTION_WORDS = (TARGET, MOVED, ALREADY_THERE, REFUSED)
+COUNTED = "counted"  # stocktake: the box was counted where it was seen (moved nothing)
+DUPLICATE = "duplicate"  # stocktake: the box had been counted already; counted once
+ACTION_WORDS = (TARGET, MOVED, ALREADY_THERE, REFUSED, COUNTED, DUPLICATE)
 
 # Why a scan was refused (ScanOutcome.reason).
 INVALID = "invalid"  # the text cannot be a code, or is a malformed / foreign identifier
@@ -52,6 +56,7 @@ OTHER = "other"  # any other refusal of the archive; the message says which
 REASONS = (INVALID, UNKNOWN, NO_TARGET, RECORD, FULL, DISPOSED, OTHER)
 
 SHELVE = "shelve"
+STOCKTAKE = "stocktake"
 # A device's operator is a name it sends, not a signed-in person: it sees public records only,
 # so a scanner never reveals that a classified record exists.
 DEVICE_CLEARANCE = "public"
@@ -75,6 +80,12 @@ class ScanOutcome:
     location: str | None = None  # the target in force after this scan
     location_path: str | None = None
     at: datetime | None = None  # when the box moved
+    # stocktake mode: how the counted box stands (stocktake.FOUND, MISPLACED, UNEXPECTED,
+    # ON_LOAN) and where the twin has it
+    verdict: str | None = None
+    expected: str | None = None
+    expected_path: str | None = None
+    stocktake: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -86,7 +97,9 @@ class ScanOutcome:
         return {"code": self.code, "mode": self.mode, "action": self.action, "ok": self.ok,
                 "reason": self.reason, "message": self.message, "box": self.box,
                 "location": self.location, "location_path": self.location_path,
-                "at": as_utc(self.at).isoformat() if self.at else None}
+                "at": as_utc(self.at).isoformat() if self.at else None,
+                "verdict": self.verdict, "expected": self.expected,
+                "expected_path": self.expected_path, "stocktake": self.stocktake}
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +112,7 @@ class Scanning:
     user: str | None
     device: str | None
     scheme: CodeScheme
+    counting: Stocktake | None = None  # stocktake mode: the stocktake the scans count for
 
     def refused(self, code: str, reason: str, message: str, *, box: str | None = None) -> ScanOutcome:
         """A refusal that leaves the target as it was."""
@@ -150,19 +164,36 @@ def resolve(session: Session, text: str, *, scheme: CodeScheme, clearance: str) 
 def handle(
     session: Session, code: str, *, mode: str = SHELVE, target: str | None = None,
     scheme: CodeScheme, clearance: str, user: str | None = None, device: str | None = None,
+    stocktake_id: int | None = None,
 ) -> ScanOutcome:
     """Resolve one scanned code and apply the mode's action; a refusal is an outcome, not an error.
 
     The action runs in a savepoint: a refused scan leaves nothing behind, and the caller's
     transaction (ingest's batch, the page's request) goes on. The caller commits.
+    A scan from a device that counts an open stocktake is counted for it (stocktake mode);
+    stocktake mode otherwise needs `stocktake_id` (NotFound, or Conflict when it is not open).
     """
+    counting = None
+    if device and mode != STOCKTAKE:
+        counting = stocktake.counting(session, device)
+        if counting is not None:
+            mode = STOCKTAKE
+    if mode == STOCKTAKE and counting is None:
+        if stocktake_id is not None:
+            counting = stocktake.open_by_id(session, stocktake_id)
+        elif device:
+            counting = stocktake.counting(session, device)
+        if counting is None:
+            raise Invalid("stocktake mode counts for a stocktake: say which one",
+                          field="stocktake")
     action = ACTIONS.get(mode)
     if action is None:
         raise Invalid(f"no scan mode {mode!r}; the modes are {', '.join(ACTIONS)}", field="mode")
     place = None
     if target:
         place = session.exec(_LOCATION_BY_CODE, params={"code": target.strip().upper()}).first()
-    scanning = Scanning(mode, place, target.strip() if target else None, user, device, scheme)
+    scanning = Scanning(mode, place, target.strip() if target else None, user, device, scheme,
+                        counting)
     typed = code.strip()
     try:
         found = resolve(session, typed, scheme=scheme, clearance=clearance)
@@ -219,7 +250,84 @@ def shelve(session: Session, found: ScanResult, scanning: Scanning) -> ScanOutco
                        at=movement.at)
 
 
-ACTIONS: dict[str, Action] = {SHELVE: shelve}
+def count(session: Session, found: ScanResult, scanning: Scanning) -> ScanOutcome:
+    """Stocktake mode: a location sets where the boxes after it are seen; a box is counted
+    there (before any location: somewhere in the scope). Nothing moves."""
+    counting = scanning.counting
+    assert counting is not None, "handle() finds the stocktake before stocktake mode runs"
+    scope = stocktake.scope_of(session, counting)
+    if found.kind == "location":
+        place = session.exec(_LOCATION_BY_CODE, params={"code": found.code}).one()
+        stocktake.check_within(scope, place)
+        return ScanOutcome(found.code, scanning.mode, TARGET, f"counting at {place.path}",
+                           location=place.code, location_path=place.path,
+                           stocktake=counting.id)
+    if found.kind == "record":
+        assert found.record is not None, "the resolver fills in the record it matched"
+        where = f" ({found.record.box})" if found.record.box else ""
+        return scanning.refused(found.code, RECORD,
+                                f"{found.code} is a record, not a box: scan its box's label{where}")
+    target = scanning.target
+    if target is None and scanning.asked_target:
+        return scanning.refused(found.code, NO_TARGET,
+                                f"the location {scanning.asked_target} is no location; scan a "
+                                "location inside the stocktake's scope", box=found.code)
+    if target is not None and not stocktake.within(scope, target):
+        return scanning.refused(found.code, NO_TARGET,
+                                f"{target.code} ({target.path}) is outside this stocktake's "
+                                f"scope ({scope.path}): scan a location inside it",
+                                box=found.code)
+    box = session.exec(_BOX_BY_CODE, params={"code": found.code}).one()
+    counted = stocktake.count(session, counting, box=box, seen=target,
+                              source=stocktake.SCAN, by=scanning.user or scanning.device)
+    if counted.duplicate:
+        action, said = DUPLICATE, f"{box.code} was counted already, at {counted.seen_path}"
+    else:
+        action, said = COUNTED, _counted_words(box.code, counted)
+    return ScanOutcome(box.code, scanning.mode, action, said, box=box.code,
+                       location=target.code if target else None,
+                       location_path=target.path if target else None,
+                       verdict=counted.verdict, expected=counted.expected,
+                       expected_path=counted.expected_path, stocktake=counting.id)
+
+
+def _counted_words(code: str, counted: stocktake.Counted) -> str:
+    if counted.verdict == stocktake.FOUND:
+        return f"{code} counted: in place ({counted.seen_path})"
+    if counted.verdict == stocktake.MISPLACED:
+        return f"{code} counted at {counted.seen_path}; the twin has it at {counted.expected_path}"
+    if counted.verdict == stocktake.ON_LOAN:
+        return f"{code} counted at {counted.seen_path}; the twin has it on loan"
+    elsewhere = counted.expected_path or "nowhere"
+    return f"{code} counted at {counted.seen_path}; not expected here (the twin has it: {elsewhere})"
+
+
+ACTIONS: dict[str, Action] = {SHELVE: shelve, STOCKTAKE: count}
+
+
+def count_all(session: Session, codes: list[str], *, stocktake_id: int, scheme: CodeScheme,
+              clearance: str, user: str) -> tuple[int, int]:
+    """Count a list of codes in the order scanned for a stocktake: (boxes seen first, duplicates).
+
+    All or nothing: a code that is refused (names nothing, a record, a location outside the
+    scope) raises Invalid naming it and its place in the list; the caller rolls back.
+    """
+    stocktake.open_by_id(session, stocktake_id)
+    seen = duplicates = 0
+    target: str | None = None
+    for index, code in enumerate(codes):
+        outcome = handle(session, code, mode=STOCKTAKE, target=target, scheme=scheme,
+                         clearance=clearance, user=user, stocktake_id=stocktake_id)
+        if not outcome.ok:
+            raise Invalid(f"codes[{index}] {code.strip()!r}: {outcome.message}; nothing of "
+                          "this list was counted", field="codes")
+        if outcome.action == TARGET:
+            target = outcome.location
+        elif outcome.action == DUPLICATE:
+            duplicates += 1
+        else:
+            seen += 1
+    return seen, duplicates
 
 
 class ScanTargets:
@@ -248,10 +356,16 @@ def from_device(
     session: Session, targets: ScanTargets, *, device: str, code: str, operator: str | None,
     scheme: CodeScheme, mode: str = SHELVE,
 ) -> ScanOutcome:
-    """One scan from a scanner on the wire (MQTT or serial); its target is kept per device."""
-    outcome = handle(session, code, mode=mode, target=targets.get(device), scheme=scheme,
-                     clearance=DEVICE_CLEARANCE, user=operator, device=device)
-    if outcome.action == TARGET and outcome.location is not None:
-        targets.set(device, outcome.location)
-    return outcome
+    """One scan from a scanner on the wire (MQTT or serial); its target is kept per device.
 
+    While the device counts a stocktake its target (where boxes are seen) is kept apart from
+    its shelving target, so a location shelved into before never counts for the stocktake.
+    """
+    counting = stocktake.counting(session, device)
+    key = device if counting is None else f"{device}\nstocktake {counting.id}"
+    outcome = handle(session, code, mode=STOCKTAKE if counting else mode, target=targets.get(key),
+                     scheme=scheme, clearance=DEVICE_CLEARANCE, user=operator, device=device,
+                     stocktake_id=counting.id if counting else None)
+    if outcome.action == TARGET and outcome.location is not None:
+        targets.set(key, outcome.location)
+    return outcome

@@ -106,7 +106,7 @@ def test_the_same_situation_gets_the_same_outcome_word_on_every_path(client, aut
     assert api_seen == expected
     assert wire_seen == expected
     assert page_seen == expected
-    assert {a for a, _ in expected} == set(ACTION_WORDS)
+    assert {a for a, _ in expected} == set(ACTION_WORDS) - STOCKTAKE_WORDS
     assert {r for _, r in expected if r} == set(REASONS) - {"other"}
     # and each path really moved its own first box, and only that one
     with Session(db) as session:
@@ -114,6 +114,90 @@ def test_the_same_situation_gets_the_same_outcome_word_on_every_path(client, aut
             placed = boxes.present(session, [boxes.by_code(session, first),
                                              boxes.by_code(session, second)], scheme=SCHEME)
             assert [p.location for p in placed] == [slot, None]
+
+
+STOCKTAKE_WORDS = {"counted", "duplicate"}
+
+
+def _counting(slot: str, first: str, second: str, outside: str) -> list[tuple[str, tuple]]:
+    """Stocktake mode: each scan and the (action, reason) it must end in, whoever scans."""
+    return [
+        (first, ("counted", None)),  # before any location: somewhere in the scope
+        (slot, ("target", None)),
+        (first, ("duplicate", None)),
+        (second, ("counted", None)),
+        (RECORD, ("refused", "record")),
+        ("B09999999", ("refused", "unknown")),
+        ("<<not a code>>", ("refused", "invalid")),
+        (outside, ("refused", "other")),  # a location outside the stocktake's scope
+    ]
+
+
+def test_stocktake_mode_says_the_same_words_on_every_path_and_moves_nothing(
+        client, auth, db, archive):
+    slots, pairs = archive["slots"], archive["boxes"]
+    staff = auth("staff")
+    admin = auth("admin")
+    outside = client.post("/api/locations", headers=admin, json={
+        "name": "Room 2", "kind": "room", "parent": None}).json()["code"]
+    shelf = client.get(f"/api/scan/{slots[0]}", headers=staff).json()["location"]["parent"]
+
+    def start(device=None) -> int:
+        answer = client.post("/api/stocktakes", headers=staff,
+                             json={"scope": shelf, "device": device})
+        assert answer.status_code == 201, answer.text
+        return answer.json()["id"]
+
+    # 1. the API, naming the stocktake
+    api_seen, target, sid = [], None, start()
+    for code, _ in _counting(slots[0], *pairs[0], outside):
+        answer = client.post("/api/scan", headers=staff, json={
+            "code": code, "mode": "stocktake", "stocktake": sid, "target": target})
+        body = answer.json()
+        if body["action"] == "target":
+            target = body["location"]
+        api_seen.append((body["action"], body["reason"]))
+
+    # 2. a scanner on the wire that counts a stocktake (it asks for nothing)
+    start("hh-7")
+    with Session(db) as s:
+        begin = news.latest(s)
+    worker = Ingest(db, scheme=SCHEME, status_ttl_s=0)
+    worker.start()
+    try:
+        for seq, (code, _) in enumerate(_counting(slots[1], *pairs[1], outside), start=1):
+            payload = mqtt_json.encode_scan(Scan("hh-7", now(), seq, code, "wang"))
+            worker.submit(mqtt_json.decode("archive/v1/scanners/hh-7/scans", payload))
+        assert worker.drain()
+    finally:
+        worker.stop()
+    with Session(db) as s:
+        results = [c.data for c in news.after(s, begin, limit=1000)
+                   if c.kind == "scan" and c.data["device"] == "hh-7"]
+    wire_seen = [(r["action"], r["reason"]) for r in results]
+
+    # 3. the handheld page in stocktake mode
+    signed = client.post("/signin", data={"username": "staff-default", "password": PASSWORD},
+                         headers=ORIGIN, follow_redirects=False)
+    assert signed.status_code == 303
+    page_seen, target, sid = [], None, start()
+    for code, _ in _counting(slots[2], *pairs[2], outside):
+        body = client.post("/shelve/scan", headers=ORIGIN, json={
+            "code": code, "target": target, "mode": "stocktake", "stocktake": sid}).json()
+        if body["action"] == "target":
+            target = body["location"]
+        page_seen.append((body["action"], body["reason"]))
+
+    expected = [outcome for _, outcome in _counting(slots[0], *pairs[0], outside)]
+    assert api_seen == expected
+    assert wire_seen == expected
+    assert page_seen == expected
+    assert {a for a, _ in expected} >= STOCKTAKE_WORDS
+    with Session(db) as session:  # counting moved nothing
+        for first, second in pairs:
+            placed = boxes.present(session, [boxes.by_code(session, first),
+                                             boxes.by_code(session, second)], scheme=SCHEME)
+            assert [p.location for p in placed] == [None, None]
 
 
 def test_a_scan_in_a_mode_over_the_api_says_what_it_did(client, auth, archive):
