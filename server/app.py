@@ -128,6 +128,11 @@ def _lead(settings: Settings, app: FastAPI) -> Leadership | None:
     engine = app.state.writer  # the jobs and the publisher's cursor write
     publisher = TwinPublisher(engine, app.state.broker_link.link, root=settings.mqtt_topic_root)
     duties = [Duty("the twin publisher", publisher.start, publisher.stop)]
+    if settings.smtp_url and settings.alarm_mail_to:
+        from server.alarm_mail import AlarmMailer
+
+        mailer = AlarmMailer(settings, engine)
+        duties.append(Duty("the alarm mail", mailer.start, mailer.stop))
     if settings.jobs_enabled:
         jobs = Jobs(settings, engine)
         duties.append(Duty("the scheduled jobs", jobs.start, jobs.stop))
