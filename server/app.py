@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    labels.router):
         app.include_router(router)
     for router in (copies.record_router, copies.router, imports.router, climate.router,
-                   climate.room_router, loans.router):
+                   climate.room_router, climate.box_router, climate.alarm_router, loans.router):
         app.include_router(router)
     from dashboard import pages  # the pages, /events and /static (only app.py imports dashboard)
 

@@ -69,6 +69,20 @@ def forget_old_news(settings: Settings, engine: Engine) -> None:
         log.info("forgot %d delivered news and %d message keys", gone, keys)
 
 
+def roll_up_climate(settings: Settings, engine: Engine) -> None:
+    """Hourly and daily climate roll-ups up to the last whole hour; raw readings past keeping."""
+    from server.services import climate_history
+
+    at = now()
+    with session_scope(engine) as session:
+        hours = climate_history.roll_up(session, until=at, stale_s=settings.climate_stale_s,
+                                        default_profile=settings.climate_default_profile)
+        gone = climate_history.forget_raw(
+            session, before=at - timedelta(days=settings.climate_raw_keep_days))
+    if hours or gone:
+        log.info("climate: %d hour(s) rolled up, %d old reading(s) forgotten", hours, gone)
+
+
 JOBS: tuple[Job, ...] = (
     Job("fixity", verify_fixity,
         lambda s: {"trigger": "interval", "hours": s.fixity_interval_hours}),
@@ -76,6 +90,8 @@ JOBS: tuple[Job, ...] = (
     Job("missing-boxes", mark_missing_boxes,
         lambda s: {"trigger": "interval", "seconds": max(10, s.missing_after_s // 10)}),
     Job("forget-old-news", forget_old_news, lambda s: {"trigger": "interval", "minutes": 10}),
+    Job("climate-rollups", roll_up_climate,
+        lambda s: {"trigger": "interval", "minutes": s.climate_rollup_minutes}),
 )
 
 

@@ -78,6 +78,7 @@ class ClimateRollup(SQLModel, table=True):
     humidity_max: float
     humidity_mean: float
     seconds_in_band: float
+    seconds_mould: float  # at or above 65 %RH between 2 and 45 °C
     seconds_known: float
 
 

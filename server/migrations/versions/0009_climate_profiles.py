@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("humidity_max", sa.Float(), nullable=False),
         sa.Column("humidity_mean", sa.Float(), nullable=False),
         sa.Column("seconds_in_band", sa.Float(), nullable=False),
+        sa.Column("seconds_mould", sa.Float(), nullable=False),
         sa.Column("seconds_known", sa.Float(), nullable=False),
         sa.ForeignKeyConstraint(["room_id"], ["locations.id"]),
         sa.PrimaryKeyConstraint("id"),
