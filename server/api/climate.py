@@ -22,7 +22,6 @@ from server.services import (
     climate_reports,
     exposure,
     locations,
-    preservation,
 )
 from server.services.errors import Invalid, NotFound
 from server.settings import Settings
@@ -124,30 +123,12 @@ class ClimateMetrics(SQLModel):
     ratings: ClimateRatings
 
 
-def _r(value: float | None, digits: int = 2) -> float | None:
-    return None if value is None else round(value, digits)
-
-
 def metrics_of(session, settings: Settings, room, since: datetime, until: datetime
                ) -> ClimateMetrics:
     """The preservation metrics of a room over a span."""
-    total = climate_history.summarise(climate_history.spans(
+    return ClimateMetrics.model_validate(climate_history.metrics(
         session, room, since, until, stale_s=settings.climate_stale_s,
         default_profile=settings.climate_default_profile))
-    t, rh = total.temperature_c, total.humidity_pct
-    pi = preservation.pi_years(t, rh) if t is not None and rh is not None else None
-    emc = preservation.emc_pct(t, rh) if t is not None and rh is not None else None
-    return ClimateMetrics(
-        room=room.code, since=since, until=until, temperature_c=_r(t), humidity_pct=_r(rh),
-        pi_years=_r(pi, 1), twpi_years=_r(total.twpi_years, 1), emc_pct=_r(emc),
-        dew_point_c=_r(preservation.dew_point_c(t, rh)) if t is not None and rh is not None
-        else None,
-        mould_risk=round(total.mould_risk, 4), hours_out_of_band=round(total.hours_out_of_band, 2),
-        mould_risk_hours=round(total.mould_risk_hours, 2), hours_known=round(total.seconds / 3600, 2),
-        ratings=ClimateRatings(natural_aging=preservation.rate_natural_aging(total.twpi_years),
-                               mechanical=preservation.rate_mechanical(emc),
-                               mould=preservation.rate_mould(total.mould_risk if total.seconds
-                                                             else None)))
 
 
 def _span(since: datetime | None, until: datetime | None, default_days: float = 30
@@ -195,7 +176,8 @@ def box_exposure(code: str, session: SessionDep, settings: SettingsDep, user: Wa
                             stale_s=settings.climate_stale_s,
                             default_profile=settings.climate_default_profile)
     return BoxExposure(box=found.box, since=found.since, until=found.until,
-                       twpi_years=_r(found.twpi_years, 1),
+                       twpi_years=None if found.twpi_years is None
+                       else round(found.twpi_years, 1),
                        hours_out_of_band=found.hours_out_of_band,
                        mould_risk_hours=found.mould_risk_hours, hours_unknown=found.hours_unknown,
                        rooms=found.rooms)

@@ -249,3 +249,33 @@ def summarise(spans: Iterable[Span]) -> Summary:
         t_min=min(s.t_min for s in items), t_max=max(s.t_max for s in items),
         rh_min=min(s.rh_min for s in items), rh_max=max(s.rh_max for s in items),
     )
+
+
+def _r(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def metrics(session: Session, room: Location, since: datetime, until: datetime, *,
+            stale_s: float = 900.0, default_profile: str = "paper") -> dict:
+    """The contract's metrics of a room over a span (PI/EMC/dew point of the mean, TWPI over
+    the span, mould risk, hours out of band) with their ratings."""
+    total = summarise(spans(session, room, since, until, stale_s=stale_s,
+                            default_profile=default_profile))
+    t, rh = total.temperature_c, total.humidity_pct
+    known = t is not None and rh is not None
+    pi = preservation.pi_years(t, rh) if t is not None and rh is not None else None
+    emc = preservation.emc_pct(t, rh) if t is not None and rh is not None else None
+    dew = preservation.dew_point_c(t, rh) if t is not None and rh is not None else None
+    return {
+        "room": room.code, "since": since, "until": until, "temperature_c": _r(t),
+        "humidity_pct": _r(rh), "pi_years": _r(pi, 1), "twpi_years": _r(total.twpi_years, 1),
+        "emc_pct": _r(emc), "dew_point_c": _r(dew), "mould_risk": round(total.mould_risk, 4),
+        "hours_out_of_band": round(total.hours_out_of_band, 2),
+        "mould_risk_hours": round(total.mould_risk_hours, 2),
+        "hours_known": round(total.seconds / 3600, 2),
+        "ratings": {
+            "natural_aging": preservation.rate_natural_aging(total.twpi_years),
+            "mechanical": preservation.rate_mechanical(emc),
+            "mould": preservation.rate_mould(total.mould_risk if known else None),
+        },
+    }
