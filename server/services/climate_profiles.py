@@ -17,7 +17,7 @@ from server.services.errors import Invalid, NotFound
 
 
 def _builtin(name: str, t: tuple[float, float], rh: tuple[float, float], swing: tuple[float, float],
-             hold_s: int = 600, hysteresis: tuple[float, float] = (0.5, 2.0),
+             hold_s: int = 300, hysteresis: tuple[float, float] = (0.5, 2.0),
              escalate_s: int = 3600) -> ClimateProfile:
     return ClimateProfile(
         name=name, temperature_min=t[0], temperature_max=t[1], humidity_min=rh[0],

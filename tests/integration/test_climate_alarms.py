@@ -18,8 +18,6 @@ from server.services.climate_rules import Rules
 from server.services.errors import Invalid
 from tests.conftest import SCHEME
 
-HOLD = 600  # the built-in profiles hold 10 minutes
-
 
 @pytest.fixture
 def room(session: Session):
@@ -78,13 +76,13 @@ def room_alarms(db, kind=None):
 def test_out_of_band_raises_only_after_the_hold_on_the_readings_own_time(db, room, ingest, told):
     start = now() - timedelta(hours=2)
     # 48 %RH, then 68 %RH from minute 5 on (the simulator's hvac failure)
-    feed(ingest, start, 14, lambda m: (20.5, 48.0 if m < 5 else 68.0))
-    assert room_alarms(db, "humidity_high") == []  # 9 minutes out: not held yet
-    feed(ingest, start + timedelta(minutes=14), 3, lambda m: (20.5, 68.0), seq0=1000)
+    feed(ingest, start, 9, lambda m: (20.5, 48.0 if m < 5 else 68.0))
+    assert room_alarms(db, "humidity_high") == []  # 4 minutes out: not held yet
+    feed(ingest, start + timedelta(minutes=9), 3, lambda m: (20.5, 68.0), seq0=1000)
     [alarm] = room_alarms(db, "humidity_high")
     assert alarm.subject == room.code and alarm.state == "active" and alarm.severity == "warning"
-    # raised at the first reading 10 minutes into the run, by the reading's own clock
-    assert alarm.raised_at == start + timedelta(minutes=15)
+    # raised at the first reading 5 minutes (the hold) into the run, by the reading's own clock
+    assert alarm.raised_at == start + timedelta(minutes=10)
     assert "68.0 %RH" in alarm.message
     [mould] = room_alarms(db, "mould_risk")
     assert mould.state == "active"
@@ -114,7 +112,7 @@ def test_a_sensor_catching_up_after_an_outage_is_judged_at_its_own_time(db, room
         ingest.submit(r)
     assert ingest.drain(30)
     [alarm] = room_alarms(db, "temperature_high")
-    assert alarm.raised_at == start + timedelta(minutes=10)
+    assert alarm.raised_at == start + timedelta(minutes=5)
     assert alarm.cleared_at == start + timedelta(minutes=30)
     assert alarm.state == "cleared"
 
