@@ -83,6 +83,27 @@ def roll_up_climate(settings: Settings, engine: Engine) -> None:
         log.info("climate: %d hour(s) rolled up, %d old reading(s) forgotten", hours, gone)
 
 
+def file_climate_reports(settings: Settings, engine: Engine) -> None:
+    """Last month's climate report of every room, as CSV and PDF under data_dir/reports."""
+    from labels.typefaces import pdf_fonts
+    from server.services import climate, climate_reports
+
+    month = climate_reports.previous_month(now())
+    folder = settings.data_dir / "reports" / "climate"
+    with session_scope(engine) as session:
+        for room in climate.rooms(session):
+            try:  # one room's trouble never stops the others
+                written = climate_reports.file_month(
+                    session, room, month, folder, fonts=pdf_fonts(),
+                    stale_s=settings.climate_stale_s,
+                    default_profile=settings.climate_default_profile)
+            except Exception:
+                log.exception("could not file the climate report of %s for %s", room.code, month)
+                continue
+            if written:
+                log.info("climate report of %s for %s filed in %s", room.code, month, folder)
+
+
 JOBS: tuple[Job, ...] = (
     Job("fixity", verify_fixity,
         lambda s: {"trigger": "interval", "hours": s.fixity_interval_hours}),
@@ -92,6 +113,7 @@ JOBS: tuple[Job, ...] = (
     Job("forget-old-news", forget_old_news, lambda s: {"trigger": "interval", "minutes": 10}),
     Job("climate-rollups", roll_up_climate,
         lambda s: {"trigger": "interval", "minutes": s.climate_rollup_minutes}),
+    Job("climate-reports", file_climate_reports, lambda s: {"trigger": "interval", "hours": 6}),
 )
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlmodel import Session, col, select
 
@@ -186,3 +188,31 @@ def as_pdf(report: MonthReport, *, fonts: tuple[str, str]) -> bytes:
     c.showPage()
     c.save()
     return buf.getvalue()
+
+
+def previous_month(at: datetime) -> str:
+    """YYYY-MM of the month before the one `at` falls in."""
+    return (at.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+
+
+def file_month(session: Session, room: Location, month: str, folder: Path, *,
+               fonts: tuple[str, str], stale_s: float = 900.0,
+               default_profile: str = "paper") -> list[Path]:
+    """Write a room's month as CSV and PDF into folder, unless there already; the new files.
+
+    Each file is written beside its name and renamed into place, so a reader never sees half
+    a report and a second run finds the files and does nothing.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"climate-{room.code}-{month}"
+    wanted = [p for p in (stem.with_suffix(".csv"), stem.with_suffix(".pdf")) if not p.exists()]
+    if not wanted:
+        return []
+    report = month_report(session, room, month, stale_s=stale_s, default_profile=default_profile)
+    for path in wanted:
+        data = as_csv(report).encode("utf-8") if path.suffix == ".csv" else as_pdf(
+            report, fonts=fonts)
+        part = path.with_suffix(path.suffix + ".part")
+        part.write_bytes(data)
+        os.replace(part, path)
+    return wanted

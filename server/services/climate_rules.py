@@ -155,17 +155,23 @@ def moments(rows: list[tuple[str, datetime, float, float]], *, since: datetime,
     return out
 
 
-def _last_change(session: Session, kind: str, subject: str) -> datetime | None:
-    """When the alarm of this rule last changed (raised, or cleared by a person or a rule)."""
-    row = session.exec(
-        select(Alarm).where(Alarm.kind == kind, Alarm.subject == subject)
-        .order_by(col(Alarm.id).desc()).limit(1)
-    ).first()
+def _latest_alarms(session: Session, subject: str) -> dict[str, Alarm]:
+    """The newest alarm of each kind about a subject (one query for all the rules)."""
+    last = (select(func.max(Alarm.id)).where(Alarm.subject == subject)
+            .group_by(col(Alarm.kind)))
+    rows = session.exec(select(Alarm).where(col(Alarm.id).in_(last))).all()
+    return {row.kind: row for row in rows}
+
+
+def _changed_at(row: Alarm | None) -> datetime | None:
+    """When a rule's alarm last changed (raised, or cleared by a person or a rule)."""
     if row is None:
         return None
+    raised = as_utc(row.raised_at)
     if row.state == "cleared" and row.cleared_at is not None:
-        return as_utc(max(as_utc(row.cleared_at), as_utc(row.raised_at)))
-    return as_utc(row.raised_at)
+        cleared = as_utc(row.cleared_at)
+        return max(cleared, raised) if raised and cleared else cleared or raised
+    return raised
 
 
 def judge_room(session: Session, room: Location, *, earliest: datetime,
@@ -188,9 +194,11 @@ def judge_room(session: Session, room: Location, *, earliest: datetime,
         return changed
     hold = timedelta(seconds=profile.hold_s)
     escalate_after = timedelta(seconds=profile.escalate_s)
+    latest = _latest_alarms(session, room.code)
     for rule in RULES:
-        alarm = alarms.open_alarm(session, kind=rule.kind, subject=room.code)
-        last = _last_change(session, rule.kind, room.code)
+        row = latest.get(rule.kind)
+        alarm = row if row is not None and row.state in alarms.OPEN else None
+        last = _changed_at(row)
         run_start: datetime | None = None
         for m in room_moments:
             if rule.kind == "sensor_disagreement" and len(m.sensors) < 2:

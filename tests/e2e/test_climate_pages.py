@@ -54,6 +54,11 @@ def test_overview_shows_one_line_per_room_and_live_readings_keep_it_one(
         session.commit()
     expect(lines.first).to_contain_text("21.0 °C · 60 %RH")
     expect(lines).to_have_count(1)
+    expect(lines.first).to_contain_text("In band")
+    with Session(live_server.engine) as session:  # an alarm about the room turns its state
+        alarms.raise_alarm(session, kind="humidity_high", subject=room_1, message="damp")
+        session.commit()
+    expect(lines.first).to_contain_text("Alarm")
 
 
 def test_room_page_shows_sensors_band_chart_and_metrics(open_page, live_server, room_1):

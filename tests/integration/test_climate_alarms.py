@@ -211,3 +211,14 @@ def test_an_inactive_binary_event_clears_its_alarm(db, room, ingest):
     assert ingest.drain()
     [alarm] = room_alarms(db, "door")
     assert alarm.state == "cleared" and alarm.severity == "warning"
+
+
+def test_a_daily_swing_beyond_the_profile_raises_even_inside_the_band(db, room, ingest):
+    start = now() - timedelta(hours=13)
+    for h in range(13):  # 47 ↔ 55 %RH, every value inside 45–60, an 8 %RH swing
+        ingest.submit(ClimateReading("th-1", start + timedelta(hours=h), h, 20.0,
+                                     47.0 if h % 2 else 55.0))
+        assert ingest.drain()
+    assert room_alarms(db, "humidity_high") == [] and room_alarms(db, "humidity_low") == []
+    [swing] = room_alarms(db, "daily_swing")
+    assert swing.state == "active" and "8.0 %RH" in swing.message

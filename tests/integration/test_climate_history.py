@@ -190,3 +190,22 @@ def test_the_monthly_report_as_csv_and_pdf(client, auth, db, rooms):
     assert "温湿度月报" in text and "humidity_high" in text
     assert client.get(f"/api/rooms/{room.code}/climate/report.csv", headers=keeper,
                       params={"month": "March"}).status_code == 422
+
+
+def test_the_reports_job_files_last_month_once(db, settings, rooms):
+    from server.jobs import file_climate_reports
+    from server.services import climate_reports
+
+    month = climate_reports.previous_month(now())
+    start, _ = climate_reports.month_span(month)
+    with Session(db) as s:
+        store_every_5_min(s, rooms["Room 1"], "th-a", start, 24, 20.0, 50.0)
+        s.commit()
+    file_climate_reports(settings, db)
+    folder = settings.data_dir / "reports" / "climate"
+    made = sorted(p.name for p in folder.iterdir())
+    assert made == sorted(f"climate-{r.code}-{month}.{ext}" for r in rooms.values()
+                          for ext in ("csv", "pdf"))
+    first = (folder / f"climate-{rooms['Room 1'].code}-{month}.csv").stat().st_mtime_ns
+    file_climate_reports(settings, db)  # run again: nothing rewritten
+    assert (folder / f"climate-{rooms['Room 1'].code}-{month}.csv").stat().st_mtime_ns == first
