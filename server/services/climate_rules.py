@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from statistics import median
 
 from sqlalchemy import func
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from server.clock import as_utc
@@ -282,8 +283,14 @@ def judge(session: Session, earliest: dict[int, datetime], *, rules: Rules = Rul
         room = session.get(Location, room_id)
         if room is None:
             continue
-        with session.begin_nested():  # one room's trouble never costs the others' readings
-            changes += len(judge_room(session, room, earliest=earliest[room_id], rules=rules))
+        try:
+            with session.begin_nested():  # one room's trouble never costs anyone's readings
+                changes += len(judge_room(session, room, earliest=earliest[room_id],
+                                          rules=rules))
+        except OperationalError:
+            raise  # a deadlock or a held lock: ingest waits it out and retries the batch
+        except Exception:
+            log.exception("could not judge the climate of %s; its readings are kept", room.code)
     return changes
 
 
