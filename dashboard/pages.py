@@ -31,7 +31,6 @@ from server.models.places import LightRequest, Location
 from server.services import (
     alarms,
     boxes,
-    climate,
     devices,
     lights,
     loans,
@@ -40,7 +39,7 @@ from server.services import (
     records,
     scan,
 )
-from server.services.errors import DomainError, Invalid, NotFound
+from server.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from server.services.scan import ScanOutcome
 
 log = logging.getLogger(__name__)
@@ -60,9 +59,10 @@ LIVE_KINDS = ("box", "alarm", "climate", "device", "reject")
 def install(app: FastAPI) -> None:
     """Mount the pages, their static files and their error pages on the app."""
     app.include_router(router)
-    from dashboard import stocktake_pages  # it builds on this module's pages
+    from dashboard import climate_pages, stocktake_pages  # they build on this module's pages
 
     app.include_router(stocktake_pages.router)
+    app.include_router(climate_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(PageRefused, _refused)
 
@@ -173,7 +173,7 @@ def _nav(page: Page) -> list[tuple[str, str, str]]:
     items = [("/", "nav.overview", WATCHERS), ("/find", "nav.find", ANYONE),
              ("/shelve", "nav.shelve", MOVERS), ("/stocktakes", "nav.stocktakes", MOVERS),
              ("/loans", "nav.loans", ANYONE),
-             ("/alarms", "nav.alarms", WATCHERS),
+             ("/alarms", "nav.alarms", WATCHERS), ("/climate", "nav.climate", WATCHERS),
              ("/devices", "nav.devices", WATCHERS)]
     role = page.user.role if page.user else None
     return [(href, page.t(key), key) for href, key, roles in items if role in roles]
@@ -280,13 +280,15 @@ def signout(page: AnyonePage) -> Response:
 
 @router.get("/")
 def overview(page: AnyonePage) -> Response:
-    """Counts, room maps, recent movements and active alarms, kept live."""
+    """Counts, room maps, recent movements, open alarms and each room's climate, kept live."""
+    from dashboard import climate_pages
+
     if page.person.role not in WATCHERS:
         return RedirectResponse("/find", status_code=303)
     session = page.session
     counts = tallies.box_counts(session)
     states = tallies.device_states(session)
-    active, active_total = alarms.list_alarms(session, state="active", limit=5)
+    active, active_total = alarms.list_alarms(session, state="open", limit=5)
     drawings = [room_map.draw(room) for room in tallies.room_maps(session)]
     return render(
         page, "overview.html", live=LIVE_KINDS,
@@ -296,22 +298,8 @@ def overview(page: AnyonePage) -> Response:
         device_states=states, device_total=sum(states.values()),
         alarms=active, alarm_total=active_total,
         moves=tallies.recent_movements(session), drawings=drawings,
-        climate=_latest_climate(session),
+        climate=climate_pages.room_lines(session, page.request.app.state.settings),
     )
-
-
-def _latest_climate(session) -> list[dict]:
-    """Each sensor's newest stored reading, keyed as the live feed keys it (room path)."""
-    readings = climate.latest(session)
-    codes = {r.room for r in readings if r.room}
-    paths = dict(session.exec(
-        select(Location.code, Location.path).where(col(Location.code).in_(codes))
-    ).all()) if codes else {}
-    return [
-        {"key": paths.get(r.room) or r.sensor, "temperature_c": r.temperature_c,
-         "humidity_pct": r.humidity_pct, "ts": r.ts.isoformat()}
-        for r in readings
-    ]
 
 
 # ---------------------------------------------------------------- find and details
@@ -602,24 +590,48 @@ def return_box(code: str, page: MoverPage) -> Response:
 
 @router.get("/alarms")
 def alarms_page(page: WatcherPage, state: str = "active",
-                offset: Annotated[int, Query(ge=0)] = 0) -> Response:
-    """Alarms, newest first, with a clear button on the active ones."""
+                offset: Annotated[int, Query(ge=0)] = 0, notice: str | None = None,
+                status: int = 200) -> Response:
+    """Alarms, newest first: the open ones (active or acknowledged) to acknowledge and clear."""
     wanted = state if state in ("active", "cleared") else None
-    rows, total = alarms.list_alarms(page.session, state=wanted, limit=PAGE_SIZE, offset=offset)
+    rows, total = alarms.list_alarms(page.session, state="open" if wanted == "active" else wanted,
+                                     limit=PAGE_SIZE, offset=offset)
     return render(page, "alarms.html", live=("alarm",), alarms=rows, total=total,
-                  state=wanted or "all", offset=offset, page_size=PAGE_SIZE)
+                  state=wanted or "all", offset=offset, page_size=PAGE_SIZE, notice=notice,
+                  status=status)
+
+
+@router.post("/alarms/{alarm_id}/acknowledge")
+def acknowledge_alarm(alarm_id: int, page: WatcherPage, note: Annotated[str, Form()] = "",
+                      back: Annotated[str, Form()] = "/alarms"):
+    """A person says an alarm is being dealt with, and how; every open page hears of it."""
+    try:
+        alarms.acknowledge(page.session, alarm_id, actor=page.person.username, note=note)
+    except NotFound as exc:
+        raise PageRefused("not_found", message=exc.message) from exc
+    except DomainError as exc:
+        page.session.rollback()
+        return alarms_page(page, notice=exc.message, status=409 if isinstance(exc, Conflict) else 422)
+    page.session.commit()
+    return RedirectResponse(sign_in.safe_next(back), status_code=303)
 
 
 @router.post("/alarms/{alarm_id}/clear")
-def clear_alarm(alarm_id: int, page: WatcherPage, back: Annotated[str, Form()] = "/alarms"):
-    """A person clears an alarm; every open page hears of it."""
+def clear_alarm(alarm_id: int, page: WatcherPage, back: Annotated[str, Form()] = "/alarms",
+                note: Annotated[str, Form()] = ""):
+    """A person clears an alarm (critical ones: an archivist or admin, with a note)."""
     try:
-        alarms.clear(page.session, alarm_id, actor=page.person.username)
+        alarms.clear(page.session, alarm_id, actor=page.person.username, role=page.person.role,
+                     note=note)
     except NotFound as exc:
         raise PageRefused("not_found", message=exc.message) from exc
-    except DomainError:
+    except Conflict:
         page.session.rollback()  # already cleared by someone else: nothing to do
         return RedirectResponse(sign_in.safe_next(back), status_code=303)
+    except DomainError as exc:
+        page.session.rollback()
+        return alarms_page(page, notice=exc.message,
+                           status=403 if isinstance(exc, Forbidden) else 422)
     page.session.commit()
     return RedirectResponse(sign_in.safe_next(back), status_code=303)
 

@@ -58,6 +58,22 @@ class ClimateReading:
     source: str = ""
 
 
+BinaryKind = Literal["leak", "smoke", "door", "power", "gas"]
+BINARY_KINDS: tuple[str, ...] = ("leak", "smoke", "door", "power", "gas")
+
+
+@dataclass(frozen=True, slots=True)
+class SensorEvent:
+    """A binary room sensor (十防: water leak, smoke, door contact, power, gas) changed state."""
+
+    device_id: str
+    ts: datetime
+    seq: int | None
+    kind: BinaryKind
+    active: bool
+    source: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceStatus:
     """A device came online or went offline (retained status or last will)."""
@@ -89,6 +105,6 @@ class Reject:
     ts: datetime
 
 
-Event = TagReads | Scan | ClimateReading | DeviceStatus
+Event = TagReads | Scan | ClimateReading | SensorEvent | DeviceStatus
 
 RAW_KEEP = 256

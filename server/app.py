@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    labels.router):
         app.include_router(router)
     for router in (copies.record_router, copies.router, imports.router, climate.router,
-                   loans.router):
+                   climate.room_router, climate.box_router, climate.alarm_router, loans.router):
         app.include_router(router)
     app.include_router(stocktakes.router)
     from dashboard import pages  # the pages, /events and /static (only app.py imports dashboard)
@@ -130,6 +130,11 @@ def _lead(settings: Settings, app: FastAPI) -> Leadership | None:
     engine = app.state.writer  # the jobs and the publisher's cursor write
     publisher = TwinPublisher(engine, app.state.broker_link.link, root=settings.mqtt_topic_root)
     duties = [Duty("the twin publisher", publisher.start, publisher.stop)]
+    if settings.smtp_url and settings.alarm_mail_to:
+        from server.alarm_mail import AlarmMailer
+
+        mailer = AlarmMailer(settings, engine)
+        duties.append(Duty("the alarm mail", mailer.start, mailer.stop))
     if settings.jobs_enabled:
         jobs = Jobs(settings, engine)
         duties.append(Duty("the scheduled jobs", jobs.start, jobs.stop))

@@ -14,6 +14,7 @@ from devices.broker import Broker, start_embedded_broker
 from devices.mqtt import MqttLink
 from devices.serial import ClimatePort, RfidReaderPort, ScannerPort, SerialDevice
 from server.ingest import Ingest
+from server.services.climate_rules import Rules
 from server.services.codes import CodeScheme
 from server.settings import Settings
 
@@ -93,6 +94,13 @@ def embedded_broker_address(settings: Settings) -> str | None:
     return url
 
 
+def climate_rules_of(settings: Settings) -> Rules:
+    """The climate alarm rules' settings."""
+    return Rules(stale_s=settings.climate_stale_s, disagreement_c=settings.climate_disagreement_c,
+                 disagreement_pct=settings.climate_disagreement_pct,
+                 default_profile=settings.climate_default_profile)
+
+
 def start_device_link(settings: Settings, engine: Engine, scheme: CodeScheme) -> DeviceLink:
     """Start ingest, the broker link (and an embedded broker when none is configured), ports."""
     broker = None
@@ -106,7 +114,8 @@ def start_device_link(settings: Settings, engine: Engine, scheme: CodeScheme) ->
         log.info("no ARCHIVE_TWIN_MQTT_URL: devices publish to the embedded broker at %s", url)
     ingest = Ingest(engine, scheme=scheme, root=settings.mqtt_topic_root,
                     server_ids=frozenset({settings.mqtt_client_id}),
-                    clock_ahead_s=settings.device_clock_ahead_s)
+                    clock_ahead_s=settings.device_clock_ahead_s,
+                    climate_rules=climate_rules_of(settings))
     client_id = settings.mqtt_client_id
     if settings.mqtt_shared_group:
         # members of a shared subscription each need their own session

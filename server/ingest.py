@@ -29,19 +29,20 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from devices.codecs import mqtt_json
-from devices.events import ClimateReading, DeviceStatus, Reject, Scan, TagReads
+from devices.events import ClimateReading, DeviceStatus, Reject, Scan, SensorEvent, TagReads
 from server.clock import as_utc, now
 from server.db import writing
 from server.models.columns import saved_id
 from server.models.devices import Device
 from server.models.places import Location
 from server.services import boxes, climate, devices, news, scan
+from server.services import climate_rules as climate_rules_module
 from server.services.codes import CodeScheme
 from server.services.placement import Evidence, Placement, Reader
 
 log = logging.getLogger(__name__)
 
-Item = TagReads | Scan | ClimateReading | DeviceStatus | Reject
+Item = TagReads | Scan | ClimateReading | SensorEvent | DeviceStatus | Reject
 Ack = Callable[[], None]
 Entry = tuple[Item, Ack | None]
 
@@ -89,6 +90,7 @@ class Ingest:
         status_ttl_s: float = 1.0,
         server_ids: frozenset[str] = frozenset(),
         clock_ahead_s: float = 300.0,
+        climate_rules: climate_rules_module.Rules | None = None,
     ) -> None:
         self.engine = writing(engine)  # every batch writes: SQLite's BEGIN IMMEDIATE
         self.scheme = scheme
@@ -100,6 +102,7 @@ class Ingest:
         self.status_ttl_s = status_ttl_s
         self.server_ids = server_ids  # our own status topic comes back to us: not a device
         self.counters = IngestCounters()
+        self.climate_rules = climate_rules or climate_rules_module.Rules()
         self.targets = scan.ScanTargets()
         self._queue: queue.Queue[Entry] = queue.Queue()
         self._in_flight = 0
@@ -282,10 +285,14 @@ class Ingest:
                 elif isinstance(item, ClimateReading):
                     counts[reader.id] += 1
                     self._climate(session, batch, reader, item)
+                elif isinstance(item, SensorEvent):
+                    counts[reader.id] += 1
+                    self._sensor_event(session, reader, item)
                 elif isinstance(item, DeviceStatus):
                     self._status(session, batch, reader, item)
             self.counters.moves += self.placement.settle(session)
             climate.store(session, batch.samples)
+            self._judge_climate(session, batch)
             self._touch_devices(session, batch, counts)
             session.commit()
         self.counters.batches += 1
@@ -347,6 +354,23 @@ class Ingest:
         news.tell(session, news.ClimateMeasured(
             sensor=reader.id, room=reader.room_path, temperature_c=event.temperature_c,
             humidity_pct=event.humidity_pct, ts=event.ts))
+
+    def _judge_climate(self, session: Session, batch: _Batch) -> None:
+        """The climate alarm rules, on the rooms that got readings (their own ts)."""
+        earliest: dict[int, datetime] = {}
+        for _, room_id, ts, _, _ in batch.samples:
+            if room_id is not None and (room_id not in earliest or ts < earliest[room_id]):
+                earliest[room_id] = ts
+        if earliest:
+            climate_rules_module.judge(session, earliest, rules=self.climate_rules)
+
+    def _sensor_event(self, session: Session, reader: Reader, event: SensorEvent) -> None:
+        if reader.type != "sensor":
+            self._reject(session, event, f"{reader.id} is a {reader.type}, not a sensor")
+            return
+        room = session.get(Location, reader.room_id) if reader.room_id else None
+        climate_rules_module.binary_event(session, sensor=reader.id, room=room, kind=event.kind,
+                                          active=event.active, at=event.ts)
 
     def _status(self, session: Session, batch: _Batch, reader: Reader, event: DeviceStatus) -> None:
         device = devices.get(session, reader.id)

@@ -69,6 +69,41 @@ def forget_old_news(settings: Settings, engine: Engine) -> None:
         log.info("forgot %d delivered news and %d message keys", gone, keys)
 
 
+def roll_up_climate(settings: Settings, engine: Engine) -> None:
+    """Hourly and daily climate roll-ups up to the last whole hour; raw readings past keeping."""
+    from server.services import climate_history
+
+    at = now()
+    with session_scope(engine) as session:
+        hours = climate_history.roll_up(session, until=at, stale_s=settings.climate_stale_s,
+                                        default_profile=settings.climate_default_profile)
+        gone = climate_history.forget_raw(
+            session, before=at - timedelta(days=settings.climate_raw_keep_days))
+    if hours or gone:
+        log.info("climate: %d hour(s) rolled up, %d old reading(s) forgotten", hours, gone)
+
+
+def file_climate_reports(settings: Settings, engine: Engine) -> None:
+    """Last month's climate report of every room, as CSV and PDF under data_dir/reports."""
+    from labels.typefaces import pdf_fonts
+    from server.services import climate, climate_reports
+
+    month = climate_reports.previous_month(now())
+    folder = settings.data_dir / "reports" / "climate"
+    with session_scope(engine) as session:
+        for room in climate.rooms(session):
+            try:  # one room's trouble never stops the others
+                written = climate_reports.file_month(
+                    session, room, month, folder, fonts=pdf_fonts(),
+                    stale_s=settings.climate_stale_s,
+                    default_profile=settings.climate_default_profile)
+            except Exception:
+                log.exception("could not file the climate report of %s for %s", room.code, month)
+                continue
+            if written:
+                log.info("climate report of %s for %s filed in %s", room.code, month, folder)
+
+
 JOBS: tuple[Job, ...] = (
     Job("fixity", verify_fixity,
         lambda s: {"trigger": "interval", "hours": s.fixity_interval_hours}),
@@ -76,6 +111,9 @@ JOBS: tuple[Job, ...] = (
     Job("missing-boxes", mark_missing_boxes,
         lambda s: {"trigger": "interval", "seconds": max(10, s.missing_after_s // 10)}),
     Job("forget-old-news", forget_old_news, lambda s: {"trigger": "interval", "minutes": 10}),
+    Job("climate-rollups", roll_up_climate,
+        lambda s: {"trigger": "interval", "minutes": s.climate_rollup_minutes}),
+    Job("climate-reports", file_climate_reports, lambda s: {"trigger": "interval", "hours": 6}),
 )
 
 

@@ -75,6 +75,25 @@ class Settings(BaseSettings):
     fixity_interval_hours: float = Field(
         default=24.0, gt=0, description="how often stored copies are re-hashed"
     )
+    # --- climate: profiles, alarms, roll-ups, e-mail ---
+    climate_default_profile: str = Field(
+        default="paper", description="the profile a room keeps until one is chosen for it")
+    climate_stale_s: float = Field(
+        default=900, gt=0,
+        description="a sensor's latest reading older than this no longer counts for its room")
+    climate_disagreement_c: float = Field(
+        default=2.0, gt=0, description="sensors of one room further apart than this disagree")
+    climate_disagreement_pct: float = Field(
+        default=8.0, gt=0, description="sensors of one room further apart than this disagree")
+    climate_raw_keep_days: float = Field(
+        default=400, gt=0, description="raw readings are kept this long; roll-ups for good")
+    climate_rollup_minutes: float = Field(
+        default=10, gt=0, description="how often the hourly and daily roll-ups are brought up to date")
+    smtp_url: str | None = Field(
+        default=None, description="smtp://host:port; unset: no e-mail is sent")
+    mail_from: str = "archive-twin@localhost"
+    alarm_mail_to: list[str] = Field(
+        default_factory=list, description="who is told of every alarm change by e-mail")
 
     @field_validator("epc_company_prefix")
     @classmethod

@@ -61,38 +61,52 @@
     timer = setTimeout(() => { timer = null; refresh(); }, 400);
   }
 
+  // Climate: one line per room, the median of its sensors' latest readings. Each reading that
+  // arrives replaces its own sensor's value only, so two sensors never fight over one line.
   const climate = document.getElementById("climate");
-  const readings = new Map();
-  // Readings the page was rendered with (stored ones); live ones replace them by key.
+  const STALE_MS = 15 * 60 * 1000;
+  const rooms = new Map();
   for (const li of climate ? climate.querySelectorAll("li[data-key]") : []) {
-    readings.set(li.dataset.key, {
-      temperature_c: Number(li.dataset.t), humidity_pct: Number(li.dataset.h), ts: li.dataset.ts,
-    });
+    let sensors = {};
+    try { sensors = JSON.parse(li.dataset.sensors || "{}"); } catch (err) { sensors = {}; }
+    rooms.set(li.dataset.key, { li, sensors });
+  }
+  function median(values) {
+    const v = [...values].sort((a, b) => a - b);
+    const n = v.length;
+    return n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
   }
   function showClimate(data) {
     if (!climate) return;
-    const who = data.room_name || data.room || data.sensor || data.sensor_id || data.device || "?";
-    readings.set(who, data);
-    climate.replaceChildren();
-    for (const [name, r] of readings) {
+    const key = data.room || data.sensor || "?";
+    let room = rooms.get(key);
+    if (!room) {
       const li = document.createElement("li");
+      li.dataset.key = key;
       const label = document.createElement("span");
-      label.textContent = name;
-      const value = document.createElement("span");
-      value.className = "reading";
-      const t = r.temperature_c ?? r.temperature;
-      const h = r.humidity_pct ?? r.humidity;
-      value.textContent = `${t != null ? Number(t).toFixed(1) + " °C" : "—"} · ${h != null ? Number(h).toFixed(0) + " %RH" : "—"}`;
-      li.append(label, value);
-      if (r.ts) {
-        const time = document.createElement("time");
-        time.setAttribute("datetime", r.ts);
-        time.className = "muted";
-        li.append(time);
-        showDates(li);
-      }
+      label.textContent = key;
+      li.append(label);
+      for (const old of climate.querySelectorAll("li:not([data-key])")) old.remove();
       climate.append(li);
+      room = { li, sensors: {} };
+      rooms.set(key, room);
     }
+    room.sensors[data.sensor || "?"] = [data.temperature_c, data.humidity_pct, data.ts];
+    const newest = Math.max(...Object.values(room.sensors).map((r) => Date.parse(r[2]) || 0));
+    const fresh = Object.values(room.sensors).filter((r) => newest - (Date.parse(r[2]) || 0) <= STALE_MS);
+    const t = median(fresh.map((r) => Number(r[0])));
+    const h = median(fresh.map((r) => Number(r[1])));
+    const li = room.li;
+    let value = li.querySelector(".reading");
+    if (!value) { value = document.createElement("span"); value.className = "reading"; li.append(value); }
+    value.textContent = `${t.toFixed(1)} °C · ${h.toFixed(0)} %RH`;
+    let count = li.querySelector(".sensors");
+    if (!count) { count = document.createElement("span"); count.className = "muted sensors"; li.append(count); }
+    count.textContent = (climate.dataset.sensorWord || "{n}").replace("{n}", fresh.length);
+    let time = li.querySelector("time");
+    if (!time) { time = document.createElement("time"); time.className = "muted"; li.append(time); }
+    time.setAttribute("datetime", data.ts);
+    showDates(li);
   }
 
   const source = new EventSource("/events");

@@ -17,11 +17,13 @@ from typing import Any
 
 from devices.codecs.errors import CodecError
 from devices.events import (
+    BINARY_KINDS,
     ClimateReading,
     DeviceStatus,
     Event,
     LightCommand,
     Scan,
+    SensorEvent,
     TagRead,
     TagReads,
 )
@@ -71,6 +73,10 @@ class Topics:
         """Topic a climate sensor publishes on."""
         return f"{self.root}/sensors/{_segment(sensor_id, 'sensor id')}/climate"
 
+    def sensor_events(self, sensor_id: str) -> str:
+        """Topic a binary room sensor (leak, smoke, door, power, gas) publishes on."""
+        return f"{self.root}/sensors/{_segment(sensor_id, 'sensor id')}/events"
+
     def status(self, device_id: str) -> str:
         """Retained online/offline topic of a device (also its last will)."""
         return f"{self.root}/devices/{_segment(device_id, 'device id')}/status"
@@ -88,12 +94,13 @@ class Topics:
         return f"{self.root}/lights/{_segment(location_code, 'location code')}/set"
 
     def device_filters(self) -> tuple[str, ...]:
-        """The four filters the server subscribes to (everything devices publish)."""
+        """The filters the server subscribes to (everything devices publish)."""
         r = self.root
         return (
             f"{r}/readers/+/reads",
             f"{r}/scanners/+/scans",
             f"{r}/sensors/+/climate",
+            f"{r}/sensors/+/events",
             f"{r}/devices/+/status",
         )
 
@@ -134,6 +141,7 @@ _DEVICE_TOPICS = {
     ("readers", "reads"): "reads",
     ("scanners", "scans"): "scans",
     ("sensors", "climate"): "climate",
+    ("sensors", "events"): "events",
     ("devices", "status"): "status",
 }
 
@@ -298,6 +306,18 @@ def _decode_climate(device_id: str, doc: dict[str, Any], topic: str) -> ClimateR
     return ClimateReading(device_id, ts, seq, temperature, humidity, topic)
 
 
+def _decode_sensor_event(device_id: str, doc: dict[str, Any], topic: str) -> SensorEvent:
+    ts = parse_ts(doc.get("ts"))
+    seq = _seq(doc)
+    kind = doc.get("kind")
+    if kind not in BINARY_KINDS:
+        raise CodecError(f"kind must be one of {', '.join(BINARY_KINDS)}, got {kind!r:.40}")
+    active = doc.get("active")
+    if type(active) is not bool:
+        raise CodecError("active must be true or false" if "active" in doc else "active is missing")
+    return SensorEvent(device_id, ts, seq, kind, active, topic)
+
+
 def _decode_status(device_id: str, doc: dict[str, Any], topic: str) -> DeviceStatus:
     state = doc.get("state")
     if state not in ("online", "offline"):
@@ -309,6 +329,7 @@ _DECODERS: dict[str, Callable[[str, dict[str, Any], str], Event]] = {
     "reads": _decode_reads,
     "scans": _decode_scan,
     "climate": _decode_climate,
+    "events": _decode_sensor_event,
     "status": _decode_status,
 }
 
@@ -394,6 +415,12 @@ def encode_climate(event: ClimateReading) -> bytes:
     )
 
 
+def encode_sensor_event(event: SensorEvent) -> bytes:
+    """Payload of a binary room sensor's `events` message."""
+    return _dump({"ts": format_ts(event.ts), "seq": event.seq, "kind": event.kind,
+                  "active": event.active})
+
+
 def encode_status(event: DeviceStatus) -> bytes:
     """Payload of a device's retained `status` message (and its last will)."""
     return _dump({"state": event.state, "ts": format_ts(event.ts)})
@@ -415,8 +442,8 @@ def encode_alarm(
     ts: datetime,
 ) -> bytes:
     """Payload of an alarm raise or clear, published by the server."""
-    if state not in ("active", "cleared"):
-        raise ValueError(f"alarm state must be 'active' or 'cleared', got {state!r}")
+    if state not in ("active", "acknowledged", "cleared"):
+        raise ValueError(f"alarm state must be active, acknowledged or cleared, got {state!r}")
     return _dump(
         {
             "id": id,
@@ -451,6 +478,8 @@ def encode(event: Event, *, root: str = DEFAULT_ROOT) -> tuple[str, bytes]:
         return t.scans(event.device_id), encode_scan(event)
     if isinstance(event, ClimateReading):
         return t.climate(event.device_id), encode_climate(event)
+    if isinstance(event, SensorEvent):
+        return t.sensor_events(event.device_id), encode_sensor_event(event)
     if isinstance(event, DeviceStatus):
         return t.status(event.device_id), encode_status(event)
     raise TypeError(f"no wire form for {type(event).__name__}")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, status
+from sqlmodel import Field, SQLModel
 
 from server.api.deps import Facilities, Limit, Offset, RowId, SessionDep, Watcher, WritingSessionDep
 from server.api.paging import Page
@@ -66,7 +69,8 @@ def retire(device_id: str, session: WritingSessionDep, user: Facilities) -> None
 
 
 @alarm_router.get("", response_model=Page[AlarmPublic])
-def list_alarms(session: SessionDep, user: Watcher, state: AlarmState | None = None,
+def list_alarms(session: SessionDep, user: Watcher,
+                state: AlarmState | Literal["open"] | None = None,
                 kind: str | None = None, limit: Limit = 50, offset: Offset = 0):
     """Alarms, newest first; `state=active` for what needs attention now."""
     rows, total = alarms.list_alarms(session, state=state, kind=kind, limit=limit, offset=offset)
@@ -74,9 +78,24 @@ def list_alarms(session: SessionDep, user: Watcher, state: AlarmState | None = N
                 total=total, limit=limit, offset=offset)
 
 
+class AlarmNote(SQLModel):
+    model_config = {"extra": "forbid"}
+
+    note: str | None = Field(default=None, max_length=1000)
+
+
+@alarm_router.post("/{alarm_id}/acknowledge", response_model=AlarmPublic)
+def acknowledge(alarm_id: RowId, session: SessionDep, user: Watcher, body: AlarmNote):
+    """Say an active alarm is being dealt with, and how (the note)."""
+    alarm = alarms.acknowledge(session, alarm_id, actor=user.username, note=body.note or "")
+    session.commit()
+    return AlarmPublic.model_validate(alarm, from_attributes=True)
+
+
 @alarm_router.post("/{alarm_id}/clear", response_model=AlarmPublic)
-def clear(alarm_id: RowId, session: SessionDep, user: Watcher):
-    """Clear an active alarm by hand."""
-    alarm = alarms.clear(session, alarm_id, actor=user.username)
+def clear(alarm_id: RowId, session: SessionDep, user: Watcher, body: AlarmNote | None = None):
+    """Clear an open alarm by hand; critical ones only an archivist or admin, with a note."""
+    alarm = alarms.clear(session, alarm_id, actor=user.username, role=user.role,
+                         note=body.note if body else None)
     session.commit()
     return AlarmPublic.model_validate(alarm, from_attributes=True)

@@ -2,7 +2,7 @@
 
 from server.models.alarms import Alarm
 from server.models.audit import AuditEntry
-from server.models.climate import ClimateSample
+from server.models.climate import ClimateProfile, ClimateRollup, ClimateSample, RoomClimate
 from server.models.copies import CopyCheck, ElectronicCopy
 from server.models.devices import Device, DeviceMessage, DeviceReject
 from server.models.holdings import Box, Movement, Record
@@ -12,6 +12,7 @@ from server.models.people import User
 from server.models.places import Location, Site
 from server.models.stocktakes import Stocktake, StocktakeSighting
 
-__all__ = ["Alarm", "AuditEntry", "Box", "ClimateSample", "CopyCheck", "Device", "DeviceMessage", "DeviceReject", "ElectronicCopy",
-           "Loan", "Location", "Movement", "NewsCursor", "OutboxEntry", "Record", "Site", "Stocktake",
+__all__ = ["Alarm", "AuditEntry", "Box", "ClimateProfile", "ClimateRollup", "ClimateSample", "CopyCheck",
+           "Device", "DeviceMessage", "DeviceReject", "ElectronicCopy", "Loan", "Location",
+           "Movement", "NewsCursor", "OutboxEntry", "Record", "RoomClimate", "Site", "Stocktake",
            "StocktakeSighting", "User"]

@@ -9,7 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from server.models.columns import Timestamp
 
-AlarmState = Literal["active", "cleared"]
+AlarmState = Literal["active", "acknowledged", "cleared"]
 Severity = Literal["info", "warning", "critical"]
 
 
@@ -23,10 +23,14 @@ class Alarm(SQLModel, table=True):
     severity: str = Field(max_length=10)
     subject: str = Field(max_length=100, index=True)
     message: str = Field(max_length=500)
-    state: str = Field(default="active", max_length=10, index=True)
+    state: str = Field(default="active", max_length=20, index=True)
     raised_at: datetime = Field(sa_type=Timestamp)
     cleared_at: datetime | None = Field(default=None, sa_type=Timestamp)
     cleared_by: str | None = Field(default=None, max_length=100)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=Timestamp)
+    acknowledged_by: str | None = Field(default=None, max_length=100)
+    acknowledge_note: str | None = Field(default=None, max_length=1000)
+    clear_note: str | None = Field(default=None, max_length=1000)
 
 
 class AlarmPublic(SQLModel):
@@ -38,3 +42,8 @@ class AlarmPublic(SQLModel):
     state: AlarmState
     raised_at: datetime
     cleared_at: datetime | None
+    cleared_by: str | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    acknowledge_note: str | None = None
+    clear_note: str | None = None

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from statistics import median
 
 from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
-from server.models.climate import ClimateSample, ClimateSamplePublic
+from server.clock import as_utc
+from server.models.climate import ClimateNow, ClimateSample, ClimateSamplePublic
 from server.models.places import Location
-from server.services import locations
+from server.services import alarms, locations
 from server.services.listing import page
 
 TEMPERATURE_RANGE_C = (-40.0, 85.0)  # what the common sensors (SHT20, SHT3x) can measure
@@ -80,3 +82,49 @@ def _present(session: Session, rows: list[ClimateSample]) -> list[ClimateSampleP
                             temperature_c=r.temperature_c, humidity_pct=r.humidity_pct)
         for r in rows
     ]
+
+
+def room_readings_now(session: Session, room: Location, *, stale_s: float = 900.0
+                      ) -> list[ClimateSamplePublic]:
+    """The newest reading of each of a room's sensors that is still fresh (within stale_s of
+    the room's newest reading), by sensor."""
+    newest = (
+        select(ClimateSample.sensor, func.max(ClimateSample.id).label("last"))
+        .where(ClimateSample.room_id == room.id)
+        .group_by(ClimateSample.sensor).subquery()
+    )
+    rows = list(session.exec(
+        select(ClimateSample).join(newest, col(ClimateSample.id) == newest.c.last)
+        .order_by(ClimateSample.sensor)
+    ).all())
+    if not rows:
+        return []
+    top = max(as_utc(r.ts) for r in rows)
+    fresh = [r for r in rows if (top - as_utc(r.ts)).total_seconds() <= stale_s]
+    return [ClimateSamplePublic(sensor=r.sensor, room=room.code, ts=r.ts,
+                                temperature_c=r.temperature_c, humidity_pct=r.humidity_pct)
+            for r in fresh]
+
+
+def room_now(session: Session, room: Location, *, stale_s: float = 900.0) -> ClimateNow | None:
+    """A room's climate now: the median of its fresh sensors' latest readings."""
+    readings = room_readings_now(session, room, stale_s=stale_s)
+    if not readings:
+        return None
+    return ClimateNow(
+        temperature_c=round(median(r.temperature_c for r in readings), 2),
+        humidity_pct=round(median(r.humidity_pct for r in readings), 2),
+        sensors=len(readings), ts=max(r.ts for r in readings), readings=readings)
+
+
+def room_state(session: Session, room: Location, now_: ClimateNow | None) -> str:
+    """ok, alarm (an open alarm about the room) or no_data."""
+    if alarms.list_alarms(session, state="open", subject=room.code, limit=1)[1]:
+        return "alarm"
+    return "ok" if now_ is not None else "no_data"
+
+
+def rooms(session: Session) -> list[Location]:
+    """Every room, by code."""
+    return list(session.exec(select(Location).where(Location.kind == "room")
+                             .order_by(Location.code)).all())

@@ -31,6 +31,7 @@ def _pages(live_server, seeded: dict[str, str]) -> list[str]:
         "/boxes/{code}": archive.boxes[0],
         "/locations/{code}": archive.places["Slot 1"],
         "/records/{reference_code}": archive.records[1],
+        "/climate/{code}": archive.places["Room 1"],
         **seeded,
     }
     paths = []

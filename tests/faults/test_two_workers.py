@@ -36,14 +36,14 @@ def test_two_workers_count_each_read_once_and_run_jobs_once(broker, make_server,
                        want_climate=stream.climate_published)
 
         def offline_alarms() -> list[dict]:
-            page = server.api("GET", "/api/alarms", params={"kind": "device_offline"}).json()
+            page = server.api("GET", "/api/alarms", params={"kind": "sensor_offline"}).json()
             return [a for a in page["items"] if a["subject"] == quiet]
 
         # silent for 3 s is offline; the job looks every 15 s: both workers' schedulers run it
         wait_until(lambda: bool(offline_alarms()), 40, 0.5)
         time.sleep(16)  # one more round of the job on both workers
         raised = offline_alarms()
-        on_mqtt = alarms.where(lambda _t, d: d.get("kind") == "device_offline"
+        on_mqtt = alarms.where(lambda _t, d: d.get("kind") == "sensor_offline"
                                and d.get("subject") == quiet and d.get("state") == "active")
         said_offline = statuses.where(lambda _t, d: d.get("state") == "offline")
     finally:
@@ -52,7 +52,7 @@ def test_two_workers_count_each_read_once_and_run_jobs_once(broker, make_server,
         statuses.close()
     reads = counter.reads_tally(room.reader, stream.reads_published)
     climate = counter.climate_tally(room.sensor, stream.climate_published)
-    figures("two workers", f"reads {reads}; climate {climate}; device_offline alarms "
+    figures("two workers", f"reads {reads}; climate {climate}; sensor_offline alarms "
             f"{len(raised)} (on MQTT {len(on_mqtt)}), offline status published {len(said_offline)}")
     assert (reads.lost, reads.doubled) == (0, 0), reads
     assert (climate.lost, climate.doubled) == (0, 0), climate

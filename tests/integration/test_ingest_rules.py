@@ -233,7 +233,7 @@ def test_silent_and_missing_are_found_by_the_jobs_and_cleared_when_heard(session
     assert session.get(Device, "th-1").state == "offline"
     assert box_row(session, box).status == "missing"
     kinds = {a.kind for a in session.exec(select(Alarm).where(Alarm.state == "active"))}
-    assert kinds == {"device_offline", "box_missing"}
+    assert kinds == {"sensor_offline", "box_missing"}  # th-1 is a climate sensor
     ingest.start()
     ingest.submit(reads("shelf-1", (box.epc, 1, -45.0, 3), seq=2))
     ingest.submit(ClimateReading("th-1", now(), 2, 20.0, 50.0))

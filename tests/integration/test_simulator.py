@@ -129,6 +129,11 @@ def test_the_virtual_room_drives_the_twin(live_server, mqtt_url, topic_root, bar
         assert move is not None and move.target is not None
         taken = room.inject(UNAUTHORIZED_REMOVAL)
         assert taken is not None and room.truth.is_out(taken)
+        # Wire timestamps are real time while the climate runs fast: hold the alarm 8 s here.
+        sensor_room = api.get(f"/api/devices/{room.sensors[0].device.id}").json()["room"]
+        quick = dict(api.get(f"/api/rooms/{sensor_room}/climate").json()["profile"],
+                     name="quick", hold_s=8)
+        assert api.put(f"/api/rooms/{sensor_room}/climate", json=quick).status_code == 200
         room.inject(HVAC_FAILURE)
         room.inject(SERIAL_GARBAGE)
 
@@ -153,6 +158,14 @@ def test_the_virtual_room_drives_the_twin(live_server, mqtt_url, topic_root, bar
                     col(ClimateSample.humidity_pct) > normal + 8)).one())
 
         eventually(humid, f"stored humidity climbing well above {normal} % RH")
+
+        def damp_alarm() -> bool:
+            items = api.get("/api/alarms", params={"state": "active"}).json()["items"]
+            return any(a["kind"] == "humidity_high" and a["subject"] == sensor_room
+                       for a in items)
+
+        eventually(damp_alarm, f"the failing HVAC raised humidity_high for {sensor_room}",
+                   timeout=40)
 
         # The move shows once the old shelf's evidence has aged out of the placement window.
         new_places = {move.target, room.truth.shelf_of(move.target)}

@@ -158,7 +158,8 @@ def test_a_gate_read_without_a_loan_is_an_alarm_on_mqtt_and_in_the_api(archive, 
         assert alarm["state"] == "active" and alarm["severity"] == "critical"
         listed = client.get("/api/alarms", headers=admin, params={"state": "active"}).json()
         assert [a["subject"] for a in listed["items"]] == [box["code"]]
-        cleared = client.post(f"/api/alarms/{listed['items'][0]['id']}/clear", headers=admin)
+        cleared = client.post(f"/api/alarms/{listed['items'][0]['id']}/clear", headers=admin,
+                              json={"note": "the box was fetched back"})  # critical: a note
         assert cleared.status_code == 200
         watcher.wait_for(lambda h: any(p["state"] == "cleared" for _, p in h))
     finally:
