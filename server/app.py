@@ -19,6 +19,7 @@ from server.api import (
     holdings,
     imports,
     labels,
+    lending,
     loans,
     places,
     scan,
@@ -110,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    labels.router):
         app.include_router(router)
     for router in (copies.record_router, copies.router, imports.router, climate.router,
-                   loans.router):
+                   loans.router, lending.router):
         app.include_router(router)
     from dashboard import pages  # the pages, /events and /static (only app.py imports dashboard)
 

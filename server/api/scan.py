@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from server.api.deps import Mover, Reader, SchemeDep, SessionDep
+from server.api.deps import Mover, Reader, SchemeDep, SessionDep, SettingsDep
 from server.models.scans import ScanIn, ScanOutcomePublic, ScanResult
 from server.services import scan
+from server.services.requests import Policy
 
 router = APIRouter(prefix="/api/scan", tags=["scan"])
 
@@ -24,8 +25,12 @@ _NOT_A_CODE = (
     responses={422: {"description": _NOT_A_CODE + "; the body is the refused outcome too"}},
 )
 def scan_in_mode(body: ScanIn, session: SessionDep, scheme: SchemeDep,
-                 user: Mover) -> ScanOutcomePublic | JSONResponse:
+                 user: Mover, settings: SettingsDep) -> ScanOutcomePublic | JSONResponse:
     """Scan one code in a mode (`shelve`: a location sets the target, a box is moved to it).
+
+    Lending modes (`pick`, `checkout`, `return`) take box codes: the box is picked for, or
+    checked out on, its approved request, or taken back. In `shelve`, a lent box is returned
+    first (`returned_and_shelved`), so no loan stays open on a shelved box.
 
     The answer is the scan's outcome, in the words every scanner hears: `action` is target,
     moved, already_there or refused, and a refusal's `reason` is unknown, no_target, record,
@@ -35,7 +40,8 @@ def scan_in_mode(body: ScanIn, session: SessionDep, scheme: SchemeDep,
     back the `location` of a `target` outcome with the boxes after it.
     """
     outcome = scan.handle(session, body.code, mode=body.mode, target=body.target, scheme=scheme,
-                          clearance=user.clearance, user=user.username)
+                          clearance=user.clearance, user=user.username,
+                          policy=Policy.from_settings(settings))
     session.commit()
     shown = ScanOutcomePublic(**outcome.as_dict())
     if outcome.reason == scan.INVALID:
