@@ -59,6 +59,9 @@ LIVE_KINDS = ("box", "alarm", "climate", "device", "reject")
 
 def install(app: FastAPI) -> None:
     """Mount the pages, their static files and their error pages on the app."""
+    from dashboard import lending_pages  # it builds on this module's Page and render
+
+    app.include_router(lending_pages.router)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(PageRefused, _refused)
@@ -165,6 +168,9 @@ def _record_url(reference_code: str) -> str:
 def _nav(page: Page) -> list[tuple[str, str, str]]:
     items = [("/", "nav.overview", WATCHERS), ("/find", "nav.find", ANYONE),
              ("/shelve", "nav.shelve", MOVERS), ("/loans", "nav.loans", ANYONE),
+             # lending (issue 10)
+             ("/desk", "nav.desk", MOVERS), ("/requests", "nav.requests", ANYONE),
+             ("/my", "nav.my", ANYONE),
              ("/alarms", "nav.alarms", WATCHERS),
              ("/devices", "nav.devices", WATCHERS)]
     role = page.user.role if page.user else None
@@ -459,6 +465,13 @@ def record_page(reference_code: str, page: AnyonePage) -> Response:
 class ShelveScan(BaseModel):
     code: str = Field(max_length=400)
     target: str | None = Field(default=None, max_length=20)
+    mode: str = Field(default=scan.SHELVE, max_length=20)
+
+
+# The Shelve page's modes: shelving, and the lending desk's pick, check out and return.
+SHELVE_MODES = (scan.SHELVE, scan.PICK, scan.CHECK_OUT, scan.RETURN)
+# Lending outcomes whose message names the borrower, the request or the due day.
+_TELLING = frozenset({scan.PICKED, scan.CHECKED_OUT, scan.RETURNED, scan.RETURNED_AND_SHELVED})
 
 
 # Refusals whose service message says something the short one does not (which slot is full of
@@ -479,32 +492,40 @@ class ShownScan:
         return {**self.outcome.as_dict(), "said": self.said, "detail": self.detail}
 
 
-def _shelve(page: Page, code: str, target: str | None) -> ShownScan:
+def _shelve(page: Page, code: str, target: str | None, mode: str = scan.SHELVE) -> ShownScan:
+    from server.services.requests import Policy
+
     outcome = shelve_scan(
         page.session, code, target=target or None, scheme=page.request.app.state.scheme,
         clearance=page.person.clearance, user=page.person.username,
+        mode=mode if mode in SHELVE_MODES else scan.SHELVE,
+        policy=Policy.from_settings(page.request.app.state.settings),
     )
     if outcome.ok:
-        said = page.t(f"scan.{outcome.action}", path=outcome.location_path)
+        said = page.t(f"scan.{outcome.action}", path=outcome.location_path, box=outcome.box)
     else:
         said = page.t(f"scan.refused.{outcome.reason}")
-    detail = outcome.message if outcome.reason in _SPECIFIC else None
+    detail = (outcome.message if outcome.reason in _SPECIFIC or outcome.action in _TELLING
+              or outcome.reason in (scan.NO_REQUEST, scan.NOT_ON_LOAN) else None)
     return ShownScan(outcome, said, detail)
 
 
 @router.get("/shelve")
 def shelve_page(page: MoverPage) -> Response:
     """Scan a location, then box, box, box."""
-    return render(page, "shelve.html", target=None, target_path=None, results=[])
+    return render(page, "shelve.html", target=None, target_path=None, results=[],
+                  mode=page.request.query_params.get("mode", scan.SHELVE), modes=SHELVE_MODES)
 
 
 @router.post("/shelve")
 def shelve_form(page: MoverPage, code: Annotated[str, Form(max_length=400)],
-                target: Annotated[str, Form(max_length=20)] = "") -> Response:
+                target: Annotated[str, Form(max_length=20)] = "",
+                mode: Annotated[str, Form(max_length=20)] = scan.SHELVE) -> Response:
     """The same without JavaScript: one scan per form post."""
-    shown = _shelve(page, code, target)
+    shown = _shelve(page, code, target, mode)
     return render(page, "shelve.html", target=shown.outcome.location,
-                  target_path=shown.outcome.location_path, results=[shown])
+                  target_path=shown.outcome.location_path, results=[shown], mode=mode,
+                  modes=SHELVE_MODES)
 
 
 @router.post("/shelve/scan")
@@ -513,7 +534,7 @@ def shelve_json(page: MoverPage, body: ShelveScan) -> JSONResponse:
 
     Text that cannot be a code answers 422, as the API does, with the same body.
     """
-    shown = _shelve(page, body.code, body.target)
+    shown = _shelve(page, body.code, body.target, body.mode)
     invalid = shown.outcome.reason == scan.INVALID
     return JSONResponse({**shown.as_dict(), **({"field": "code"} if invalid else {})},
                         status_code=422 if invalid else 200)
@@ -614,10 +635,14 @@ def events(request: Request) -> Response:
     # Checked with a short session of its own: a stream that lasts hours must not hold a
     # database connection.
     with Session(request.app.state.engine) as session:
-        if _viewer(request, session) is None:
+        viewer = _viewer(request, session)
+        if viewer is None:
             return JSONResponse({"detail": "sign in first"}, status_code=401)
+    # A borrower's stream leaves out other borrowers' requests, reminders and holds.
+    borrower = viewer.username if viewer.role == Role.BORROWER else None
     return StreamingResponse(
-        stream.changes(request, request.app.state.feed), media_type="text/event-stream",
+        stream.changes(request, request.app.state.feed, borrower=borrower),
+        media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 

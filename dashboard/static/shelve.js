@@ -14,6 +14,11 @@
   // Scans are sent one after another, so a box scanned right after a location goes there.
   let queue = Promise.resolve();
 
+  function currentMode() {
+    const chosen = form.querySelector('input[name="mode"]:checked');
+    return chosen ? chosen.value : "shelve";
+  }
+
   function flash(ok) {
     panel.classList.remove("flash-ok", "flash-bad");
     void panel.offsetWidth; // restart the animation
@@ -63,7 +68,7 @@
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ code, target: targetField.value || null }),
+        body: JSON.stringify({ code, target: targetField.value || null, mode: currentMode() }),
       });
       if (answer.status === 401) { location.href = "/signin?next=/shelve"; return; }
       result = await answer.json();

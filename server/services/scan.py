@@ -43,8 +43,8 @@ RETURNED_AND_SHELVED = "returned_and_shelved"  # shelve mode: a lent box, return
 PICKED = "picked"  # pick mode: the box is being retrieved for its approved request
 CHECKED_OUT = "checked_out"  # check-out mode: the box went out on its approved request
 RETURNED = "returned"  # return mode: the loan ended; the box is in transit to its home
-ACTION_WORDS = (TARGET, MOVED, ALREADY_THERE, REFUSED, RETURNED_AND_SHELVED, PICKED,
-                CHECKED_OUT, RETURNED)
+LENDING_ACTIONS = (RETURNED_AND_SHELVED, PICKED, CHECKED_OUT, RETURNED)
+ACTION_WORDS = (TARGET, MOVED, ALREADY_THERE, REFUSED, *LENDING_ACTIONS)
 
 # Why a scan was refused (ScanOutcome.reason).
 INVALID = "invalid"  # the text cannot be a code, or is a malformed / foreign identifier
@@ -57,8 +57,8 @@ OTHER = "other"  # any other refusal of the archive; the message says which
 NO_REQUEST = "no_request"  # pick / check out: no approved request waits for this box
 NOT_ON_LOAN = "not_on_loan"  # return: the box is not out
 NOT_A_BOX = "not_a_box"  # pick, check out, return: a location was scanned, a box was wanted
-REASONS = (INVALID, UNKNOWN, NO_TARGET, RECORD, FULL, DISPOSED, OTHER, NO_REQUEST, NOT_ON_LOAN,
-           NOT_A_BOX)
+LENDING_REASONS = (NO_REQUEST, NOT_ON_LOAN, NOT_A_BOX)
+REASONS = (INVALID, UNKNOWN, NO_TARGET, RECORD, FULL, DISPOSED, OTHER, *LENDING_REASONS)
 
 SHELVE = "shelve"
 PICK = "pick"
