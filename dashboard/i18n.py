@@ -329,6 +329,8 @@ EN: dict[str, str] = {
     "scan.refused.no_request": "No approved request for this box",
     "scan.refused.not_on_loan": "Not on loan",
     "scan.refused.not_a_box": "Scan a box, not a location",
+    "box.loan_unknown_borrower": "Nobody signs in as {name}: lend to a registered person "
+                                 "(an administrator adds people under Users).",
 }
 
 ZH: dict[str, str] = {
@@ -644,6 +646,7 @@ ZH: dict[str, str] = {
     "scan.refused.no_request": "该盒没有已批准的申请",
     "scan.refused.not_on_loan": "未借出",
     "scan.refused.not_a_box": "请扫描档案盒，而非位置",
+    "box.loan_unknown_borrower": "没有名为 {name} 的用户：请借给已登记的人员（由管理员在用户管理中添加）。",
 }
 
 CATALOGUES: dict[str, Mapping[str, str]] = {"en": EN, "zh": ZH}

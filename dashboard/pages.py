@@ -394,7 +394,9 @@ def light_box(code: str, page: MoverPage) -> Response:
                                                seconds=sent.seconds))
 
 
-def _box_page(page: Page, code: str, *, notice: str | None = None, status: int = 200) -> Response:
+def _box_page(page: Page, code: str, *, notice: str | None = None, status: int = 200,
+              lend_form: dict[str, str] | None = None, lend_error: str | None = None,
+              lend_field: str | None = None) -> Response:
     session = page.session
     try:
         box = boxes.by_code(session, code)
@@ -421,6 +423,7 @@ def _box_page(page: Page, code: str, *, notice: str | None = None, status: int =
         can_return=page.person.role in MOVERS and loan is not None,
         today=now().date().isoformat(),
         loan=loans.present(session, [loan])[0] if loan else None,
+        lend_form=lend_form, lend_error=lend_error, lend_field=lend_field,
     )
 
 
@@ -560,19 +563,25 @@ def lend_box(code: str, page: MoverPage, borrower: Annotated[str, Form(max_lengt
              due_on: Annotated[str, Form(max_length=10)],
              purpose: Annotated[str, Form(max_length=500)] = "") -> Response:
     """Lend the box from its page: who takes it and until when."""
+    typed = {"borrower": borrower, "due_on": due_on, "purpose": purpose}
     try:
         # validated from the form's text, as the API's JSON is: a bad date is a 422 below
         data = LoanCreate.model_validate(
             {"borrower": borrower.strip(), "due_on": due_on, "purpose": purpose.strip() or None})
     except ValidationError:
-        return _box_page(page, code, notice=page.t("box.loan_bad_input"), status=422)
+        return _box_page(page, code, status=422, lend_form=typed,
+                         lend_error=page.t("box.loan_bad_input"), lend_field="due_on")
     try:
         _, loan = loans.lend(page.session, code, data, actor=page.person.username)
     except NotFound as exc:
         raise PageRefused("not_found", message=exc.message) from exc
     except DomainError as exc:
+        # The error goes next to the form, with what was typed kept (lending, issue 10).
         page.session.rollback()
-        return _box_page(page, code, notice=exc.message, status=422 if exc.field else 409)
+        said = page.t("box.loan_unknown_borrower", name=borrower.strip()) \
+            if exc.field == "borrower" and "nobody signs in" in exc.message else exc.message
+        return _box_page(page, code, status=422 if exc.field else 409, lend_form=typed,
+                         lend_error=said, lend_field=exc.field)
     page.session.commit()
     return _box_page(page, code, notice=page.t("box.lent", borrower=loan.borrower,
                                                due=loan.due_on.isoformat()))

@@ -246,9 +246,10 @@ def approve(session: Session, request_id: int, *, due_on: date | None, actor: st
     if borrower is None or not borrower.active:
         raise Conflict(f"{request.borrower} may no longer borrow (the account is gone or "
                        "disabled)")
-    for item in items_of(session, request):
-        box = session.get(Box, item.box_id)
-        assert box is not None
+    # The boxes are locked (in one order) so that two approvals of one box cannot both pass
+    # the "promised to another request" rule.
+    for item in sorted(items_of(session, request), key=lambda i: i.box_id):
+        box = session.exec(select(Box).where(Box.id == item.box_id).with_for_update()).one()
         if item.record_id is not None:
             record = session.get(Record, item.record_id)
             if record is None or not people.may_see(borrower.clearance, record.classification):

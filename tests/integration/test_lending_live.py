@@ -189,3 +189,23 @@ def test_reminders_wait_for_a_mail_server_that_is_down(
     assert len(inbox.messages) == 1
     with Session(engine) as s:
         assert all(r.emailed_at for r in s.exec(select(LoanReminder)))
+
+
+def test_the_cli_runs_the_overdue_job_now(archive, auth_for, live_settings, smtp, monkeypatch,
+                                          capsys):
+    from server.cli import main
+
+    client, admin, codes, box = archive
+    smtp_url, inbox = smtp
+    _borrower(client, auth_for, "li.wei@example.org")
+    client.post(f"/api/boxes/{box['code']}/move", headers=admin, json={"to": codes["Slot 1"]})
+    client.post(f"/api/boxes/{box['code']}/loan", headers=admin, json={
+        "borrower": "borrower-mqtt", "due_on": now().date().isoformat()})
+    monkeypatch.setenv("ARCHIVE_TWIN_DATABASE_URL", live_settings.db_url)
+    monkeypatch.setenv("ARCHIVE_TWIN_SMTP_URL", smtp_url)
+    assert main(["loans", "remind"]) == 0
+    said = capsys.readouterr().out
+    assert "0 loans marked overdue, 1 reminders recorded" in said and "1 reminders e-mailed" in said
+    assert main(["loans", "remind"]) == 0
+    assert "0 reminders recorded" in capsys.readouterr().out
+    assert len(inbox.messages) == 1
