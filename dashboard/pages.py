@@ -288,7 +288,7 @@ def overview(page: AnyonePage) -> Response:
     return render(
         page, "overview.html", live=LIVE_KINDS,
         box_counts=counts, box_total=sum(counts.values()),
-        statuses=("on_shelf", "in_transit", "on_loan", "missing", "disposed"),
+        statuses=("on_shelf", "being_retrieved", "in_transit", "on_loan", "missing", "disposed"),
         record_total=tallies.record_count(session, clearance=page.person.clearance),
         device_states=states, device_total=sum(states.values()),
         alarms=active, alarm_total=active_total,
