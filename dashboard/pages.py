@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
@@ -58,6 +58,9 @@ LIVE_KINDS = ("box", "alarm", "climate", "device", "reject")
 
 def install(app: FastAPI) -> None:
     """Mount the pages, their static files and their error pages on the app."""
+    from dashboard import lending_pages  # it builds on this module's Page and render
+
+    app.include_router(lending_pages.router)
     app.include_router(router)
     from dashboard import climate_pages, stocktake_pages  # they build on this module's pages
 
@@ -173,6 +176,9 @@ def _nav(page: Page) -> list[tuple[str, str, str]]:
     items = [("/", "nav.overview", WATCHERS), ("/find", "nav.find", ANYONE),
              ("/shelve", "nav.shelve", MOVERS), ("/stocktakes", "nav.stocktakes", MOVERS),
              ("/loans", "nav.loans", ANYONE),
+             # lending (issue 10)
+             ("/desk", "nav.desk", MOVERS), ("/requests", "nav.requests", ANYONE),
+             ("/my", "nav.my", ANYONE),
              ("/alarms", "nav.alarms", WATCHERS), ("/climate", "nav.climate", WATCHERS),
              ("/devices", "nav.devices", WATCHERS)]
     role = page.user.role if page.user else None
@@ -293,7 +299,7 @@ def overview(page: AnyonePage) -> Response:
     return render(
         page, "overview.html", live=LIVE_KINDS,
         box_counts=counts, box_total=sum(counts.values()),
-        statuses=("on_shelf", "in_transit", "on_loan", "missing", "disposed"),
+        statuses=("on_shelf", "being_retrieved", "in_transit", "on_loan", "missing", "disposed"),
         record_total=tallies.record_count(session, clearance=page.person.clearance),
         device_states=states, device_total=sum(states.values()),
         alarms=active, alarm_total=active_total,
@@ -385,7 +391,9 @@ def light_box(code: str, page: MoverPage) -> Response:
                                                seconds=sent.seconds))
 
 
-def _box_page(page: Page, code: str, *, notice: str | None = None, status: int = 200) -> Response:
+def _box_page(page: Page, code: str, *, notice: str | None = None, status: int = 200,
+              lend_form: dict[str, str] | None = None, lend_error: str | None = None,
+              lend_field: str | None = None) -> Response:
     session = page.session
     try:
         box = boxes.by_code(session, code)
@@ -412,6 +420,7 @@ def _box_page(page: Page, code: str, *, notice: str | None = None, status: int =
         can_return=page.person.role in MOVERS and loan is not None,
         today=now().date().isoformat(),
         loan=loans.present(session, [loan])[0] if loan else None,
+        lend_form=lend_form, lend_error=lend_error, lend_field=lend_field,
     )
 
 
@@ -456,8 +465,15 @@ def record_page(reference_code: str, page: AnyonePage) -> Response:
 class ShelveScan(BaseModel):
     code: str = Field(max_length=400)
     target: str | None = Field(default=None, max_length=20)
-    mode: Literal["shelve", "stocktake"] = "shelve"
+    mode: str = Field(default=scan.SHELVE, max_length=20)
     stocktake: int | None = Field(default=None, ge=1, le=2**63 - 1)
+
+
+# The Shelve page's modes: shelving, counting a stocktake, and the lending desk's pick, check
+# out and return.
+SHELVE_MODES = shelving.MODES
+# Lending outcomes whose message names the borrower, the request or the due day.
+_TELLING = frozenset({scan.PICKED, scan.CHECKED_OUT, scan.RETURNED, scan.RETURNED_AND_SHELVED})
 
 
 # Refusals whose service message says something the short one does not (which slot is full of
@@ -480,19 +496,23 @@ class ShownScan:
 
 def _shelve(page: Page, code: str, target: str | None, mode: str = scan.SHELVE,
             stocktake_id: int | None = None) -> ShownScan:
+    from server.services.requests import Policy
+
     outcome = shelve_scan(
         page.session, code, target=target or None, scheme=page.request.app.state.scheme,
-        clearance=page.person.clearance, user=page.person.username, mode=mode,
-        stocktake_id=stocktake_id,
+        clearance=page.person.clearance, user=page.person.username,
+        mode=mode if mode in SHELVE_MODES else scan.SHELVE, stocktake_id=stocktake_id,
+        policy=Policy.from_settings(page.request.app.state.settings),
     )
     counted = shelving.said_in_stocktake(page.t, outcome)
     if counted is not None:
         said = counted
     elif outcome.ok:
-        said = page.t(f"scan.{outcome.action}", path=outcome.location_path)
+        said = page.t(f"scan.{outcome.action}", path=outcome.location_path, box=outcome.box)
     else:
         said = page.t(f"scan.refused.{outcome.reason}")
-    detail = outcome.message if outcome.reason in _SPECIFIC else None
+    detail = (outcome.message if outcome.reason in _SPECIFIC or outcome.action in _TELLING
+              or outcome.reason in (scan.NO_REQUEST, scan.NOT_ON_LOAN) else None)
     return ShownScan(outcome, said, detail)
 
 
@@ -500,8 +520,8 @@ def _shelve_modes(page: Page, mode: str, stocktake_id: int | None) -> dict[str, 
     counting = shelving.open_stocktakes(page.session)
     if mode == scan.STOCKTAKE and stocktake_id is None and counting:
         stocktake_id = counting[0][0]
-    return {"mode": mode if mode in shelving.MODES else scan.SHELVE, "stocktakes": counting,
-            "stocktake_id": stocktake_id}
+    return {"mode": mode if mode in shelving.MODES else scan.SHELVE, "modes": shelving.MODES,
+            "stocktakes": counting, "stocktake_id": stocktake_id}
 
 
 @router.get("/shelve")
@@ -515,7 +535,7 @@ def shelve_page(page: MoverPage, mode: str = scan.SHELVE,
 @router.post("/shelve")
 def shelve_form(page: MoverPage, code: Annotated[str, Form(max_length=400)],
                 target: Annotated[str, Form(max_length=20)] = "",
-                mode: Annotated[Literal["shelve", "stocktake"], Form()] = "shelve",
+                mode: Annotated[str, Form(max_length=20)] = scan.SHELVE,
                 stocktake: Annotated[int | None, Form(ge=1)] = None) -> Response:
     """The same without JavaScript: one scan per form post."""
     shown = _shelve(page, code, target, mode, stocktake)
@@ -556,19 +576,25 @@ def lend_box(code: str, page: MoverPage, borrower: Annotated[str, Form(max_lengt
              due_on: Annotated[str, Form(max_length=10)],
              purpose: Annotated[str, Form(max_length=500)] = "") -> Response:
     """Lend the box from its page: who takes it and until when."""
+    typed = {"borrower": borrower, "due_on": due_on, "purpose": purpose}
     try:
         # validated from the form's text, as the API's JSON is: a bad date is a 422 below
         data = LoanCreate.model_validate(
             {"borrower": borrower.strip(), "due_on": due_on, "purpose": purpose.strip() or None})
     except ValidationError:
-        return _box_page(page, code, notice=page.t("box.loan_bad_input"), status=422)
+        return _box_page(page, code, status=422, lend_form=typed,
+                         lend_error=page.t("box.loan_bad_input"), lend_field="due_on")
     try:
         _, loan = loans.lend(page.session, code, data, actor=page.person.username)
     except NotFound as exc:
         raise PageRefused("not_found", message=exc.message) from exc
     except DomainError as exc:
+        # The error goes next to the form, with what was typed kept (lending, issue 10).
         page.session.rollback()
-        return _box_page(page, code, notice=exc.message, status=422 if exc.field else 409)
+        said = page.t("box.loan_unknown_borrower", name=borrower.strip()) \
+            if exc.field == "borrower" and "nobody signs in" in exc.message else exc.message
+        return _box_page(page, code, status=422 if exc.field else 409, lend_form=typed,
+                         lend_error=said, lend_field=exc.field)
     page.session.commit()
     return _box_page(page, code, notice=page.t("box.lent", borrower=loan.borrower,
                                                due=loan.due_on.isoformat()))
@@ -658,10 +684,14 @@ def events(request: Request) -> Response:
     # Checked with a short session of its own: a stream that lasts hours must not hold a
     # database connection.
     with Session(request.app.state.engine) as session:
-        if _viewer(request, session) is None:
+        viewer = _viewer(request, session)
+        if viewer is None:
             return JSONResponse({"detail": "sign in first"}, status_code=401)
+    # A borrower's stream leaves out other borrowers' requests, reminders and holds.
+    borrower = viewer.username if viewer.role == Role.BORROWER else None
     return StreamingResponse(
-        stream.changes(request, request.app.state.feed), media_type="text/event-stream",
+        stream.changes(request, request.app.state.feed, borrower=borrower),
+        media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 

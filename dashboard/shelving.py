@@ -11,23 +11,27 @@ from server.models.stocktakes import StocktakeState
 from server.services import scan, stocktake
 from server.services.codes import CodeScheme
 from server.services.errors import DomainError
+from server.services.requests import Policy
 from server.services.scan import ScanOutcome
 
-MODES = (scan.SHELVE, scan.STOCKTAKE)
+MODES = (scan.SHELVE, scan.STOCKTAKE, scan.PICK, scan.CHECK_OUT, scan.RETURN)
 
 
 def shelve_scan(
     session: Session, code: str, *, target: str | None, scheme: CodeScheme, clearance: str,
     user: str, mode: str = scan.SHELVE, stocktake_id: int | None = None,
+    policy: Policy | None = None,
 ) -> ScanOutcome:
     """Handle one scan on the shelving page and commit what it did (a move announces itself).
 
-    In stocktake mode the scan counts for the chosen stocktake and moves nothing; a stocktake
-    that is gone or closed is a refusal saying so.
+    The page's modes are the pipeline's: shelve; stocktake, where the scan counts for the
+    chosen stocktake and moves nothing (a stocktake that is gone or closed is a refusal saying
+    so); and for lending pick, check out and return.
     """
     try:
         outcome = scan.handle(session, code, mode=mode, target=target, scheme=scheme,
-                              clearance=clearance, user=user, stocktake_id=stocktake_id)
+                              clearance=clearance, user=user, stocktake_id=stocktake_id,
+                              policy=policy)
     except DomainError as exc:
         session.rollback()
         return ScanOutcome(code.strip(), mode, scan.REFUSED, exc.message, scan.OTHER,

@@ -16,6 +16,7 @@ from anyio import to_thread
 from fastapi import Request
 
 from server.services.live import Change, Feed
+from server.services.news import PERSONAL_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,17 @@ def resume_from(request: Request, feed: Feed) -> int:
     return feed.committed()
 
 
-async def changes(request: Request, feed: Feed) -> AsyncIterator[str]:
+def shown_to(change: Change, borrower: str | None) -> bool:
+    """Whether a watcher sees this change: news naming a borrower (a request, a reminder, a
+    hold) goes to staff and to that borrower only. `borrower` is the watcher's username when
+    the watcher is a borrower, else None."""
+    if borrower is None or change.kind not in PERSONAL_KINDS:
+        return True
+    return change.data.get("borrower") == borrower
+
+
+async def changes(request: Request, feed: Feed, *,
+                  borrower: str | None = None) -> AsyncIterator[str]:
     """Stream news until the client goes away; a comment line every 15 s keeps proxies open."""
     position = await to_thread.run_sync(resume_from, request, feed)
     with feed.watching():
@@ -64,7 +75,8 @@ async def changes(request: Request, feed: Feed) -> AsyncIterator[str]:
                     last_sent = time.monotonic()
                 continue
             for change in fresh:
-                yield frame(change)
+                if shown_to(change, borrower):
+                    yield frame(change)
                 position = change.id
             last_sent = time.monotonic()
     log.debug("live watcher left")

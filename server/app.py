@@ -19,6 +19,7 @@ from server.api import (
     holdings,
     imports,
     labels,
+    lending,
     loans,
     places,
     scan,
@@ -111,7 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    labels.router):
         app.include_router(router)
     for router in (copies.record_router, copies.router, imports.router, climate.router,
-                   climate.room_router, climate.box_router, climate.alarm_router, loans.router):
+                   climate.room_router, climate.box_router, climate.alarm_router, loans.router,
+                   lending.router):
         app.include_router(router)
     app.include_router(stocktakes.router)
     from dashboard import pages  # the pages, /events and /static (only app.py imports dashboard)

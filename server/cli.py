@@ -377,6 +377,25 @@ def cmd_copies_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if report.mismatched or report.missing or report.errors else 0
 
 
+def cmd_loans_remind(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the overdue job now: mark overdue loans, send the reminder stages they reached."""
+    from server.clock import now
+    from server.db import session_scope
+    from server.services import reminders
+
+    engine = make_engine(settings.db_url)
+    with session_scope(engine) as session:
+        done = reminders.remind(session, today=now().date(), stages=settings.loan_reminder_days)
+    print(f"{done.marked_overdue} loans marked overdue, {done.reminders} reminders recorded")
+    if settings.smtp_url:
+        with session_scope(engine) as session:
+            mailed = reminders.send_mail(session, smtp_url=settings.smtp_url,
+                                         sender=settings.mail_from)
+        print(f"{mailed} reminders e-mailed")
+    engine.dispose()
+    return 0
+
+
 def _free_port(host: str, wanted: int) -> int:
     with socket.socket() as probe:
         try:
@@ -678,6 +697,11 @@ def build_parser() -> argparse.ArgumentParser:
         dest="copies_verb", required=True)
     p = copies.add_parser("verify", help="re-hash every stored copy; exit 1 on any mismatch")
     p.set_defaults(run=cmd_copies_verify)
+
+    lending = verbs.add_parser("loans", help="lending").add_subparsers(  # lending (issue 10)
+        dest="loans_verb", required=True)
+    p = lending.add_parser("remind", help="mark overdue loans and send due reminders now")
+    p.set_defaults(run=cmd_loans_remind)
     return parser
 
 

@@ -7,6 +7,7 @@ so a missed or doubled run does no harm.
 from __future__ import annotations
 
 import logging
+import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -104,6 +105,27 @@ def file_climate_reports(settings: Settings, engine: Engine) -> None:
                 log.info("climate report of %s for %s filed in %s", room.code, month, folder)
 
 
+def remind_overdue_loans(settings: Settings, engine: Engine) -> None:
+    """Mark loans past due overdue and send the reminder stage each has reached (lending)."""
+    from server.services import reminders
+
+    with session_scope(engine) as session:
+        done = reminders.remind(session, today=now().date(), stages=settings.loan_reminder_days)
+    if done.marked_overdue or done.reminders:
+        log.info("marked %d loans overdue, recorded %d reminders", done.marked_overdue,
+                 done.reminders)
+    if settings.smtp_url:
+        try:
+            with session_scope(engine) as session:
+                mailed = reminders.send_mail(session, smtp_url=settings.smtp_url,
+                                             sender=settings.mail_from)
+        except (OSError, smtplib.SMTPException) as exc:  # the reminders wait for the next run
+            log.warning("could not e-mail loan reminders through %s: %s", settings.smtp_url, exc)
+            return
+        if mailed:
+            log.info("e-mailed %d loan reminders", mailed)
+
+
 JOBS: tuple[Job, ...] = (
     Job("fixity", verify_fixity,
         lambda s: {"trigger": "interval", "hours": s.fixity_interval_hours}),
@@ -114,6 +136,8 @@ JOBS: tuple[Job, ...] = (
     Job("climate-rollups", roll_up_climate,
         lambda s: {"trigger": "interval", "minutes": s.climate_rollup_minutes}),
     Job("climate-reports", file_climate_reports, lambda s: {"trigger": "interval", "hours": 6}),
+    Job("overdue-loans", remind_overdue_loans,
+        lambda s: {"trigger": "cron", "hour": s.loan_reminder_hour, "minute": 0}),
 )
 
 

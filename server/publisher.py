@@ -115,5 +115,14 @@ class TwinPublisher:
                         code=item.code, ok=item.ok, action=item.action, message=item.message,
                         box=item.box, location=item.location, ts=item.ts,
                         reason=item.reason), False)
+        if isinstance(item, news.LoanReminded):
+            return (t.loan_reminder(item.id),
+                    mqtt_json.encode_loan_reminder(id=item.id, box=item.box,
+                                                   borrower=item.borrower, due_on=item.due_on,
+                                                   stage=item.stage, ts=item.ts), False)
+        if isinstance(item, news.RequestChanged):
+            return t.lending_request(item.id), mqtt_json.encode_lending_news(item.data()), False
+        if isinstance(item, news.HoldReady):
+            return t.hold_ready(item.id), mqtt_json.encode_lending_news(item.data()), False
         return None
 

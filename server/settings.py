@@ -95,6 +95,34 @@ class Settings(BaseSettings):
     alarm_mail_to: list[str] = Field(
         default_factory=list, description="who is told of every alarm change by e-mail")
 
+    # --- lending (issue 10) ---
+    loan_reading_room_days: int = Field(
+        default=0, ge=0, description="a reading-room loan is due back this many days on (0: same day)"
+    )
+    loan_take_away_days: int = Field(
+        default=14, ge=1, description="a take-away loan is due back this many days on"
+    )
+    loan_renewals: int = Field(default=1, ge=0, description="how many times a loan may be renewed")
+    loan_renewal_days: int = Field(default=14, ge=1, description="a renewal adds this many days")
+    loan_reminder_days: list[int] = Field(
+        default_factory=lambda: [0, 3, 7],
+        description="reminder stages: days after the due day (0: on the due day), each sent once",
+    )
+    loan_reminder_hour: int = Field(
+        default=8, ge=0, le=23, description="the UTC hour the daily overdue job runs"
+    )
+    lending_light_seconds: int = Field(
+        default=120, ge=1, le=3600, description="how long a pick or return light stays on"
+    )
+    # e-mail for reminders: smtp_url and mail_from, with the alarms' (one block above)
+
+    @field_validator("loan_reminder_days")
+    @classmethod
+    def _stages_ascending(cls, value: list[int]) -> list[int]:
+        if any(day < 0 for day in value) or sorted(set(value)) != value:
+            raise ValueError("reminder days are ascending, distinct and not negative, e.g. [0, 3, 7]")
+        return value
+
     @field_validator("epc_company_prefix")
     @classmethod
     def _prefix_is_gs1(cls, value: str) -> str:

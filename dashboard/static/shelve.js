@@ -16,6 +16,14 @@
   // Scans are sent one after another, so a box scanned right after a location goes there.
   let queue = Promise.resolve();
 
+  // The mode: the checked radio (shelve, pick, check out, return), else the page's own
+  // (stocktake has a page of its own).
+  function currentMode() {
+    const chosen = form.querySelector('input[name="mode"]:checked');
+    if (chosen) return chosen.value;
+    return modeField ? modeField.value : "shelve";
+  }
+
   // Green: done as asked; amber: counted, but not where the twin has it (or counted twice);
   // red: refused.
   function feeling(result) {
@@ -78,7 +86,7 @@
         body: JSON.stringify({
           code,
           target: targetField.value || null,
-          mode: modeField ? modeField.value : "shelve",
+          mode: currentMode(),
           stocktake: stocktakeField ? Number(stocktakeField.value) : null,
         }),
       });

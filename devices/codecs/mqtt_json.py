@@ -93,6 +93,18 @@ class Topics:
         """Command topic of the shelf light at one location."""
         return f"{self.root}/lights/{_segment(location_code, 'location code')}/set"
 
+    def loan_reminder(self, loan_id: str | int) -> str:
+        """Topic a loan's overdue reminders are published on (lending)."""
+        return f"{self.root}/loans/{_segment(str(loan_id), 'loan id')}/reminder"
+
+    def lending_request(self, request_id: str | int) -> str:
+        """Topic a lending request's steps are published on (lending)."""
+        return f"{self.root}/requests/{_segment(str(request_id), 'request id')}"
+
+    def hold_ready(self, hold_id: str | int) -> str:
+        """Topic telling the next in a box's hold queue that the box is back (lending)."""
+        return f"{self.root}/holds/{_segment(str(hold_id), 'hold id')}/ready"
+
     def device_filters(self) -> tuple[str, ...]:
         """The filters the server subscribes to (everything devices publish)."""
         r = self.root
@@ -462,6 +474,18 @@ def encode_scan_result(*, code: str, ok: bool, action: str, message: str, box: s
     """Payload of the server's answer to a scan, for the scanner's screen or beeper."""
     return _dump({"code": code, "ok": ok, "action": action, "reason": reason,
                   "message": message, "box": box, "location": location, "ts": format_ts(ts)})
+
+
+def encode_loan_reminder(*, id: int, box: str, borrower: str, due_on: str, stage: int,
+                         ts: datetime) -> bytes:
+    """Payload of an overdue loan's reminder, published by the server."""
+    return _dump({"id": id, "box": box, "borrower": borrower, "due_on": due_on, "stage": stage,
+                  "ts": format_ts(ts)})
+
+
+def encode_lending_news(doc: dict[str, Any]) -> bytes:
+    """Payload of a lending request's step or a hold's readiness (JSON-ready data)."""
+    return _dump(doc)
 
 
 def encode_light_command(command: LightCommand) -> bytes:

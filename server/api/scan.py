@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from server.api.deps import Mover, Reader, SchemeDep, SessionDep
+from server.api.deps import Mover, Reader, SchemeDep, SessionDep, SettingsDep
 from server.models.devices import Device
 from server.models.scans import ScanIn, ScanOutcomePublic, ScanResult
 from server.services import scan
 from server.services.errors import Invalid
+from server.services.requests import Policy
 
 router = APIRouter(prefix="/api/scan", tags=["scan"])
 
@@ -26,12 +27,17 @@ _NOT_A_CODE = (
     responses={422: {"description": _NOT_A_CODE + "; the body is the refused outcome too"}},
 )
 def scan_in_mode(body: ScanIn, session: SessionDep, scheme: SchemeDep,
-                 user: Mover) -> ScanOutcomePublic | JSONResponse:
+                 user: Mover, settings: SettingsDep) -> ScanOutcomePublic | JSONResponse:
     """Scan one code in a mode (`shelve`: a location sets the target, a box is moved to it;
-    `stocktake` with `stocktake`: a location sets where boxes are seen, a box is counted).
+    `stocktake` with `stocktake`: a location sets where boxes are seen, a box is counted;
+    `pick`, `checkout`, `return` for lending: docs/lending.md).
 
     With `device`, a handheld that counts an open stocktake, the scan counts for that
     stocktake and moves nothing, whatever the mode (`action` counted or duplicate).
+
+    Lending modes (`pick`, `checkout`, `return`) take box codes: the box is picked for, or
+    checked out on, its approved request, or taken back. In `shelve`, a lent box is returned
+    first (`returned_and_shelved`), so no loan stays open on a shelved box.
 
     The answer is the scan's outcome, in the words every scanner hears: `action` is target,
     moved, already_there or refused, and a refusal's `reason` is unknown, no_target, record,
@@ -44,7 +50,7 @@ def scan_in_mode(body: ScanIn, session: SessionDep, scheme: SchemeDep,
         raise Invalid(f"no device is registered with the id {body.device!r}", field="device")
     outcome = scan.handle(session, body.code, mode=body.mode, target=body.target, scheme=scheme,
                           clearance=user.clearance, user=user.username, device=body.device,
-                          stocktake_id=body.stocktake)
+                          stocktake_id=body.stocktake, policy=Policy.from_settings(settings))
     session.commit()
     shown = ScanOutcomePublic(**outcome.as_dict())
     if outcome.reason == scan.INVALID:

@@ -6,13 +6,39 @@ from server.models.climate import ClimateProfile, ClimateRollup, ClimateSample, 
 from server.models.copies import CopyCheck, ElectronicCopy
 from server.models.devices import Device, DeviceMessage, DeviceReject
 from server.models.holdings import Box, Movement, Record
+from server.models.lending import DisposalHold, Hold, LendingRequest, LoanReminder, RequestItem
 from server.models.loans import Loan
 from server.models.news import NewsCursor, OutboxEntry
 from server.models.people import User
 from server.models.places import Location, Site
 from server.models.stocktakes import Stocktake, StocktakeSighting
 
-__all__ = ["Alarm", "AuditEntry", "Box", "ClimateProfile", "ClimateRollup", "ClimateSample", "CopyCheck",
-           "Device", "DeviceMessage", "DeviceReject", "ElectronicCopy", "Loan", "Location",
-           "Movement", "NewsCursor", "OutboxEntry", "Record", "RoomClimate", "Site", "Stocktake",
-           "StocktakeSighting", "User"]
+__all__ = [
+    "Alarm",
+    "AuditEntry",
+    "Box",
+    "ClimateProfile",
+    "ClimateRollup",
+    "ClimateSample",
+    "CopyCheck",
+    "Device",
+    "DeviceMessage",
+    "DeviceReject",
+    "DisposalHold",
+    "ElectronicCopy",
+    "Hold",
+    "LendingRequest",
+    "Loan",
+    "LoanReminder",
+    "Location",
+    "Movement",
+    "NewsCursor",
+    "OutboxEntry",
+    "Record",
+    "RequestItem",
+    "RoomClimate",
+    "Site",
+    "Stocktake",
+    "StocktakeSighting",
+    "User",
+]

@@ -20,6 +20,7 @@ class BoxStatus(StrEnum):
     ON_SHELF = "on_shelf"
     IN_TRANSIT = "in_transit"
     ON_LOAN = "on_loan"
+    BEING_RETRIEVED = "being_retrieved"  # picked for an approved request, not yet checked out
     MISSING = "missing"
     DISPOSED = "disposed"
 
@@ -40,7 +41,7 @@ class Box(SQLModel, table=True):
     epc: str = Field(max_length=24, unique=True, index=True)
     size: str | None = Field(default=None, max_length=30)
     width_mm: int | None = None
-    status: str = Field(default="in_transit", max_length=12, index=True)
+    status: str = Field(default="in_transit", max_length=20, index=True)
     home_id: int | None = Field(default=None, foreign_key="locations.id", index=True)
     location_id: int | None = Field(default=None, foreign_key="locations.id", index=True)
     last_seen_at: datetime | None = Field(default=None, sa_type=Timestamp)

@@ -24,6 +24,10 @@ class Loan(SQLModel, table=True):
     taken_from_id: int | None = Field(default=None, foreign_key="locations.id")
     returned_at: datetime | None = Field(default=None, sa_type=Timestamp, index=True)
     returned_by: str | None = Field(default=None, max_length=100)
+    # lending by request (issue 10)
+    request_id: int | None = Field(default=None, foreign_key="lending_requests.id", index=True)
+    renewals: int = Field(default=0)
+    overdue_at: datetime | None = Field(default=None, sa_type=Timestamp)
 
 
 class LoanCreate(SQLModel):
@@ -57,3 +61,5 @@ class LoanPublic(SQLModel):
     taken_from: str | None
     returned_at: datetime | None
     returned_by: str | None
+    request: int | None = None
+    renewals: int = 0

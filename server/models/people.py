@@ -39,6 +39,7 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=200)
     active: bool = True
     created_at: datetime = Field(sa_type=Timestamp)
+    email: str | None = Field(default=None, max_length=200)  # where loan reminders go
 
 
 class UserCreate(SQLModel):

@@ -11,8 +11,14 @@ from server.models.holdings import BoxPublic, RecordPublic
 from server.models.places import LocationPublic
 
 # The scan pipeline's one vocabulary (server.services.scan): what a scan did, and why not.
-ScanAction = Literal["target", "moved", "already_there", "refused", "counted", "duplicate"]
-RefusalReason = Literal["invalid", "unknown", "no_target", "record", "full", "disposed", "other"]
+ScanAction = Literal["target", "moved", "already_there", "refused",
+                     # stocktake
+                     "counted", "duplicate",
+                     # lending (issue 10)
+                     "returned_and_shelved", "picked", "checked_out", "returned"]
+RefusalReason = Literal["invalid", "unknown", "no_target", "record", "full", "disposed", "other",
+                        # lending (issue 10)
+                        "no_request", "not_on_loan", "not_a_box"]
 
 
 class ScanResult(SQLModel):
@@ -29,7 +35,7 @@ class ScanIn(SQLModel):
 
     model_config = {"extra": "forbid"}
     code: str = Field(max_length=400, schema_extra={"examples": ["B00000123"]})
-    mode: Literal["shelve", "stocktake"] = "shelve"
+    mode: Literal["shelve", "stocktake", "pick", "checkout", "return"] = "shelve"
     target: str | None = Field(
         default=None, max_length=20,
         description="the location scanned before (shelve: where boxes go; stocktake: where "

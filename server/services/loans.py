@@ -4,12 +4,17 @@ While a box is on loan its status is `on_loan` and it is on no shelf; the door g
 expects it to pass (ingest raises no unauthorized-removal alarm for it). Whoever lends
 must be allowed to move boxes; whoever borrows must hold the clearance for every record
 in the box.
+
+Two ways out: at the desk without a request (`lend`), or on an approved request
+(`check_out`, whose rules and states are services/requests.py). One way back (`give_back`):
+the box is in transit until shelved, its home slot lights up, the request is returned once
+all its boxes are, and the next in the box's hold queue is told.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -17,10 +22,12 @@ from server.clock import now
 from server.models.columns import saved_id
 from server.models.holdings import CLASSIFICATIONS, Box, BoxStatus, Movement, Record
 from server.models.loans import Loan, LoanCreate, LoanPublic
-from server.models.places import Location
-from server.services import audit, boxes, people
+from server.models.people import User
+from server.models.places import LightRequest, Location
+from server.services import audit, boxes, holds, lights, people, requests
 from server.services.errors import Conflict, Invalid, NotFound
 from server.services.listing import page
+from server.services.requests import Policy
 
 LENDABLE = frozenset({BoxStatus.ON_SHELF, BoxStatus.IN_TRANSIT})
 
@@ -56,10 +63,20 @@ def lend(session: Session, code: str, data: LoanCreate, *, actor: str) -> tuple[
     if above:
         raise Invalid(f"box {box.code} holds {above[-1]} records; {borrower.username}'s "
                       f"clearance is {borrower.clearance}", field="borrower")
+    if requests.disposal_hold(session, box) is not None:
+        raise Conflict(f"box {box.code} is on hold for disposal: it cannot be lent")
+    return box, _hand_over(session, box, borrower, due_on=data.due_on, purpose=data.purpose,
+                           actor=actor, request_id=None)
+
+
+def _hand_over(session: Session, box: Box, borrower: User, *, due_on: date,
+               purpose: str | None, actor: str, request_id: int | None) -> Loan:
+    """The box leaves its shelf on a loan: a movement, `on_loan`, news and audit."""
     before = boxes.snapshot(session, box)
     at = now()
-    loan = Loan(box_id=saved_id(box), borrower=borrower.username, purpose=data.purpose,
-                due_on=data.due_on, lent_at=at, lent_by=actor, taken_from_id=box.location_id)
+    loan = Loan(box_id=saved_id(box), borrower=borrower.username, purpose=purpose,
+                due_on=due_on, lent_at=at, lent_by=actor, taken_from_id=box.location_id,
+                request_id=request_id)
     session.add(loan)
     session.add(Movement(box_id=saved_id(box), from_id=box.location_id, to_id=None, at=at,
                          by_user=actor, reason="loan"))
@@ -70,12 +87,38 @@ def lend(session: Session, code: str, data: LoanCreate, *, actor: str) -> tuple[
     audit.record(session, actor=actor, action="lend", entity="box", entity_id=box.code,
                  before=before, after={**boxes.snapshot(session, box),
                                        "borrower": loan.borrower,
-                                       "due_on": loan.due_on.isoformat()})
+                                       "due_on": loan.due_on.isoformat(),
+                                       "request": request_id})
+    holds.fulfil(session, box, borrower.username)
+    return loan
+
+
+def check_out(session: Session, code: str, *, request_id: int | None, actor: str,
+              policy: Policy) -> tuple[Box, Loan]:
+    """The box goes out on its approved request (409 naming the request's state if not)."""
+    box = boxes.by_code(session, code, for_update=True)
+    item, request = requests.waiting_item(session, box, request_id)
+    borrower = people.get_user(session, request.borrower)
+    if borrower is None or not borrower.active:
+        raise Conflict(f"{request.borrower} may no longer borrow (the account is gone or "
+                       "disabled)")
+    refusal = requests.box_refusal(session, box, borrower, request_id=request.id)
+    if refusal is not None:
+        raise Conflict(refusal)
+    today = now().date()
+    due = request.due_on or policy.due_on(request.mode, start=today)
+    loan = _hand_over(session, box, borrower, due_on=max(due, today), purpose=request.purpose,
+                      actor=actor, request_id=request.id)
+    requests.checked_out(session, request, item, loan, actor=actor)
     return box, loan
 
 
-def give_back(session: Session, code: str, *, to: str | None, actor: str) -> tuple[Box, Loan]:
-    """End the box's loan; shelve it at `to` at once, or leave it in transit for shelving."""
+def give_back(session: Session, code: str, *, to: str | None, actor: str,
+              light_seconds: int = 120) -> tuple[Box, Loan]:
+    """End the box's loan; shelve it at `to` at once, or leave it in transit for shelving.
+
+    In transit, its home slot lights up to guide whoever shelves it.
+    """
     box = boxes.by_code(session, code, for_update=True)
     loan = open_loan(session, box)
     if loan is None:
@@ -89,9 +132,48 @@ def give_back(session: Session, code: str, *, to: str | None, actor: str) -> tup
         box, _ = boxes.move_box(session, box.code, to=to, reason="loan", user=actor)
     else:
         boxes.tell_changed(session, box, reason="loan", by=actor)
+        if box.home_id is not None:
+            home = session.get(Location, box.home_id)
+            assert home is not None
+            lights.for_location(session, home.code, LightRequest(on=True, color="green",
+                                                                 seconds=light_seconds))
     audit.record(session, actor=actor, action="return", entity="box", entity_id=box.code,
                  before=before, after={**boxes.snapshot(session, box), "loan": loan.id})
+    requests.loan_ended(session, loan, actor=actor)
+    holds.box_back(session, box, actor=actor)
     return box, loan
+
+
+def renew(session: Session, loan_id: int, *, due_on: date | None, viewer: User,
+          policy: Policy) -> Loan:
+    """Renew an open loan within the limit; refused while someone holds the box."""
+    loan = by_id(session, loan_id)
+    if viewer.role not in requests.STAFF and loan.borrower != viewer.username:
+        raise NotFound(f"there is no loan {loan_id}")
+    if loan.returned_at is not None:
+        raise Conflict(f"loan {loan.id} was returned; there is nothing to renew")
+    if loan.renewals >= policy.renewals:
+        raise Conflict(f"loan {loan.id} was renewed {loan.renewals} time(s): the limit is "
+                       f"{policy.renewals}")
+    waiting = holds.queue(session, loan.box_id)
+    if waiting:
+        raise Conflict(f"{len(waiting)} borrower(s) hold this box: bring it back by "
+                       f"{loan.due_on.isoformat()}")
+    today = now().date()
+    new_due = due_on or max(loan.due_on, today) + timedelta(days=policy.renewal_days)
+    if new_due <= loan.due_on:
+        raise Invalid(f"a renewal moves the due day later than {loan.due_on.isoformat()}",
+                      field="due_on")
+    before = {"due_on": loan.due_on.isoformat(), "renewals": loan.renewals}
+    loan.due_on = new_due
+    loan.renewals += 1
+    loan.overdue_at = None
+    box = session.get(Box, loan.box_id)
+    audit.record(session, actor=viewer.username, action="renew", entity="loan",
+                 entity_id=str(loan.id), before=before,
+                 after={"due_on": new_due.isoformat(), "renewals": loan.renewals,
+                        "box": box.code if box else None})
+    return loan
 
 
 def list_loans(session: Session, *, state: str | None = None, borrower: str | None = None,
@@ -141,7 +223,7 @@ def present(session: Session, loans: Iterable[Loan], *, today: date | None = Non
             overdue=loan.returned_at is None and loan.due_on < today,
             lent_at=loan.lent_at, lent_by=loan.lent_by,
             taken_from=places.get(loan.taken_from_id), returned_at=loan.returned_at,
-            returned_by=loan.returned_by,
+            returned_by=loan.returned_by, request=loan.request_id, renewals=loan.renewals,
         )
         for loan in loans
     ]

@@ -148,10 +148,51 @@ class DeviceRejected(News):
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class RequestChanged(News):
+    """A lending request took a step (submitted, approved, checked out, returned, ...)."""
+
+    kind: ClassVar[str] = "request"
+    id: int
+    state: str
+    borrower: str
+    boxes: list[str]
+    ts: datetime
+    by: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoanReminded(News):
+    """A reminder stage for a loan due or overdue (published on loans/{id}/reminder)."""
+
+    kind: ClassVar[str] = "reminder"
+    id: int
+    box: str
+    borrower: str
+    due_on: str  # ISO date
+    stage: int
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HoldReady(News):
+    """The box a borrower queued for is back: they are next."""
+
+    kind: ClassVar[str] = "hold"
+    id: int
+    box: str
+    borrower: str
+    ts: datetime
+
+
+# News that names a borrower: live pages show it only to staff and to that borrower.
+PERSONAL_KINDS = frozenset({"request", "reminder", "hold"})
+
 KINDS: dict[str, type[News]] = {
     cls.kind: cls
     for cls in (BoxChanged, AlarmChanged, DeviceChanged, LightSet, ScanAnswered,
-                ClimateMeasured, DeviceRejected)
+                ClimateMeasured, DeviceRejected, RequestChanged, LoanReminded, HoldReady)
 }
 
 

@@ -3,9 +3,10 @@
 Every scanner goes through here: MQTT and serial scanners (through ingest), the dashboard's
 Shelve page and the API (`GET /api/scan/{code}` resolves; `POST /api/scan` scans in a mode).
 As InvenTree's scan_barcode + handle_barcode: `resolve()` says what a code names, and each mode
-is one small action registered in ACTIONS: "shelve" and "stocktake" (counting; it moves nothing).
-A device that counts an open stocktake (server.services.stocktake.counting) scans in stocktake
-mode whatever mode it asked for.
+is one small action registered in ACTIONS: "shelve"; "stocktake" (counting; it moves nothing);
+and for lending "pick", "checkout" and "return" (services/requests.py and services/loans.py hold
+their rules). A device that counts an open stocktake (server.services.stocktake.counting) scans
+in stocktake mode whatever mode it asked for.
 
 Whatever the mode, a scan ends in one ScanOutcome whose `action` is one of ACTION_WORDS and,
 when refused, whose `reason` is one of REASONS. Those words are what the MQTT scan result,
@@ -30,7 +31,7 @@ from server.models.holdings import Box, BoxStatus
 from server.models.places import Location
 from server.models.scans import ScanResult
 from server.models.stocktakes import Stocktake
-from server.services import boxes, locations, records, stocktake
+from server.services import boxes, loans, locations, records, requests, stocktake
 from server.services.codes import CodeScheme
 from server.services.errors import Conflict, DomainError, Invalid, NotFound
 
@@ -41,9 +42,14 @@ TARGET = "target"  # a location was scanned: the boxes scanned next go there
 MOVED = "moved"  # the box was moved to the target
 ALREADY_THERE = "already_there"  # the box was at the target already; nothing changed
 REFUSED = "refused"  # nothing changed; `reason` says why
+RETURNED_AND_SHELVED = "returned_and_shelved"  # shelve mode: a lent box, returned, then shelved
+PICKED = "picked"  # pick mode: the box is being retrieved for its approved request
+CHECKED_OUT = "checked_out"  # check-out mode: the box went out on its approved request
+RETURNED = "returned"  # return mode: the loan ended; the box is in transit to its home
+LENDING_ACTIONS = (RETURNED_AND_SHELVED, PICKED, CHECKED_OUT, RETURNED)
 COUNTED = "counted"  # stocktake: the box was counted where it was seen (moved nothing)
 DUPLICATE = "duplicate"  # stocktake: the box had been counted already; counted once
-ACTION_WORDS = (TARGET, MOVED, ALREADY_THERE, REFUSED, COUNTED, DUPLICATE)
+ACTION_WORDS = (TARGET, MOVED, ALREADY_THERE, REFUSED, COUNTED, DUPLICATE, *LENDING_ACTIONS)
 
 # Why a scan was refused (ScanOutcome.reason).
 INVALID = "invalid"  # the text cannot be a code, or is a malformed / foreign identifier
@@ -53,10 +59,17 @@ RECORD = "record"  # a record's reference code where a box was wanted
 FULL = "full"  # the target location has no room for the box
 DISPOSED = "disposed"  # the box was disposed of and moves no more
 OTHER = "other"  # any other refusal of the archive; the message says which
-REASONS = (INVALID, UNKNOWN, NO_TARGET, RECORD, FULL, DISPOSED, OTHER)
+NO_REQUEST = "no_request"  # pick / check out: no approved request waits for this box
+NOT_ON_LOAN = "not_on_loan"  # return: the box is not out
+NOT_A_BOX = "not_a_box"  # pick, check out, return: a location was scanned, a box was wanted
+LENDING_REASONS = (NO_REQUEST, NOT_ON_LOAN, NOT_A_BOX)
+REASONS = (INVALID, UNKNOWN, NO_TARGET, RECORD, FULL, DISPOSED, OTHER, *LENDING_REASONS)
 
 SHELVE = "shelve"
 STOCKTAKE = "stocktake"
+PICK = "pick"
+CHECK_OUT = "checkout"
+RETURN = "return"
 # A device's operator is a name it sends, not a signed-in person: it sees public records only,
 # so a scanner never reveals that a classified record exists.
 DEVICE_CLEARANCE = "public"
@@ -113,6 +126,12 @@ class Scanning:
     device: str | None
     scheme: CodeScheme
     counting: Stocktake | None = None  # stocktake mode: the stocktake the scans count for
+    policy: requests.Policy = requests.DEFAULT_POLICY
+
+    @property
+    def actor(self) -> str:
+        """Who did it, for loans and the audit log: the person, else the device."""
+        return self.user or self.device or "scanner"
 
     def refused(self, code: str, reason: str, message: str, *, box: str | None = None) -> ScanOutcome:
         """A refusal that leaves the target as it was."""
@@ -164,7 +183,7 @@ def resolve(session: Session, text: str, *, scheme: CodeScheme, clearance: str) 
 def handle(
     session: Session, code: str, *, mode: str = SHELVE, target: str | None = None,
     scheme: CodeScheme, clearance: str, user: str | None = None, device: str | None = None,
-    stocktake_id: int | None = None,
+    stocktake_id: int | None = None, policy: requests.Policy | None = None,
 ) -> ScanOutcome:
     """Resolve one scanned code and apply the mode's action; a refusal is an outcome, not an error.
 
@@ -193,7 +212,7 @@ def handle(
     if target:
         place = session.exec(_LOCATION_BY_CODE, params={"code": target.strip().upper()}).first()
     scanning = Scanning(mode, place, target.strip() if target else None, user, device, scheme,
-                        counting)
+                        counting, policy or requests.DEFAULT_POLICY)
     typed = code.strip()
     try:
         found = resolve(session, typed, scheme=scheme, clearance=clearance)
@@ -233,6 +252,8 @@ def shelve(session: Session, found: ScanResult, scanning: Scanning) -> ScanOutco
         return scanning.refused(found.code, DISPOSED,
                                 f"box {found.code} was disposed of; it cannot be shelved",
                                 box=found.code)
+    if found.box.status == BoxStatus.ON_LOAN:
+        return _return_and_shelve(session, found.code, target, scanning)
     try:
         box, movement = boxes.move_box(session, found.code, to=target.code, reason="scan",
                                        user=scanning.user, device=scanning.device)
@@ -302,9 +323,6 @@ def _counted_words(code: str, counted: stocktake.Counted) -> str:
     return f"{code} counted at {counted.seen_path}; not expected here (the twin has it: {elsewhere})"
 
 
-ACTIONS: dict[str, Action] = {SHELVE: shelve, STOCKTAKE: count}
-
-
 def count_all(session: Session, codes: list[str], *, stocktake_id: int, scheme: CodeScheme,
               clearance: str, user: str) -> tuple[int, int]:
     """Count a list of codes in the order scanned for a stocktake: (boxes seen first, duplicates).
@@ -328,6 +346,92 @@ def count_all(session: Session, codes: list[str], *, stocktake_id: int, scheme: 
         else:
             seen += 1
     return seen, duplicates
+
+
+def _return_and_shelve(session: Session, code: str, target: Location,
+                       scanning: Scanning) -> ScanOutcome:
+    # A lent box on a shelf with its loan still open is a ghost loan: shelving a lent box
+    # first takes it back (the loan ends, the request is returned, the hold queue is told).
+    try:
+        box, loan = loans.give_back(session, code, to=target.code, actor=scanning.actor,
+                                    light_seconds=scanning.policy.light_seconds)
+    except Conflict as exc:
+        if exc.field != "to":
+            raise
+        return scanning.refused(code, FULL, exc.message, box=code)
+    log.info("%s returned %s from %s and shelved it at %s", scanning.actor, box.code,
+             loan.borrower, target.code)
+    return ScanOutcome(box.code, scanning.mode, RETURNED_AND_SHELVED,
+                       f"{box.code} was on loan to {loan.borrower}: returned, and shelved in "
+                       f"{target.path}", box=box.code, location=target.code,
+                       location_path=target.path, at=loan.returned_at)
+
+
+def _wants_box(found: ScanResult, scanning: Scanning) -> ScanOutcome | None:
+    """For the lending modes: a refusal unless the code named a box."""
+    if found.kind == "record":
+        assert found.record is not None, "the resolver fills in the record it matched"
+        where = f" ({found.record.box})" if found.record.box else ""
+        return scanning.refused(found.code, RECORD,
+                                f"{found.code} is a record, not a box: scan its box's label{where}")
+    if found.kind == "location":
+        return scanning.refused(found.code, NOT_A_BOX,
+                                f"{found.code} is a location: in this mode scan boxes")
+    return None
+
+
+def pick(session: Session, found: ScanResult, scanning: Scanning) -> ScanOutcome:
+    """Pick mode: the box is taken off its shelf for its approved request."""
+    refused = _wants_box(found, scanning)
+    if refused is not None:
+        return refused
+    try:
+        box, request = requests.pick(session, found.code, request_id=None, actor=scanning.actor)
+    except Conflict as exc:
+        if exc.field != "request":
+            raise
+        return scanning.refused(found.code, NO_REQUEST, exc.message, box=found.code)
+    return ScanOutcome(box.code, scanning.mode, PICKED,
+                       f"{box.code} picked for request {request.id} ({request.borrower})",
+                       box=box.code)
+
+
+def check_out(session: Session, found: ScanResult, scanning: Scanning) -> ScanOutcome:
+    """Check-out mode: the box goes out on its approved request."""
+    refused = _wants_box(found, scanning)
+    if refused is not None:
+        return refused
+    try:
+        box, loan = loans.check_out(session, found.code, request_id=None,
+                                    actor=scanning.actor, policy=scanning.policy)
+    except Conflict as exc:
+        if exc.field != "request":
+            raise
+        return scanning.refused(found.code, NO_REQUEST, exc.message, box=found.code)
+    return ScanOutcome(box.code, scanning.mode, CHECKED_OUT,
+                       f"{box.code} checked out to {loan.borrower}, due back "
+                       f"{loan.due_on.isoformat()}", box=box.code, at=loan.lent_at)
+
+
+def give_back(session: Session, found: ScanResult, scanning: Scanning) -> ScanOutcome:
+    """Return mode: the loan ends; the box is in transit and its home slot lights up."""
+    refused = _wants_box(found, scanning)
+    if refused is not None:
+        return refused
+    assert found.box is not None
+    if found.box.status != BoxStatus.ON_LOAN:
+        return scanning.refused(found.code, NOT_ON_LOAN, f"box {found.code} is not on loan",
+                                box=found.code)
+    box, loan = loans.give_back(session, found.code, to=None, actor=scanning.actor,
+                                light_seconds=scanning.policy.light_seconds)
+    home = f"; take it to {found.box.home_path}" if found.box.home_path else ""
+    return ScanOutcome(box.code, scanning.mode, RETURNED,
+                       f"{box.code} returned from {loan.borrower}{home}", box=box.code,
+                       location_path=found.box.home_path, at=loan.returned_at)
+
+
+ACTIONS: dict[str, Action] = {SHELVE: shelve, STOCKTAKE: count, PICK: pick,
+                              CHECK_OUT: check_out, RETURN: give_back}
 
 
 class ScanTargets:

@@ -49,7 +49,8 @@ def _pages(live_server, seeded: dict[str, str]) -> list[str]:
         paths.append(path.replace(key, key.split("{")[0] + fill[key]))
     assert "/" in paths and "/find" in paths  # the walk found the pages
     # and the pages with something in them: results, a loan
-    paths += [f"/find?q={archive.records[1]}", "/find?q=ledger", "/loans?show=all"]
+    paths += [f"/find?q={archive.records[1]}", "/find?q=ledger", "/loans?show=all",
+              f"/whereis?code={archive.boxes[0]}", f"/requests/new?box={archive.boxes[1]}"]
     return sorted(set(paths))
 
 
@@ -64,18 +65,23 @@ def lent(live_server):
     from server.clock import now
     from server.models.loans import LoanCreate
     from server.models.stocktakes import StocktakeCreate
-    from server.services import loans, people, stocktake
+    from server.models.lending import RequestCreate
+    from server.services import loans, people, requests, stocktake
 
     with Session(live_server.engine) as session:
-        people.create_user(session, username="ouyang.xiaoling.records-office", password="x" * 12,
+        borrower = people.create_user(session, username="ouyang.xiaoling.records-office", password="x" * 12,
                            role="borrower", clearance="internal", full_name="欧阳晓玲 (Records Office, Finance Dept.)")
         loans.lend(session, live_server.archive.boxes[0], LoanCreate(
             borrower="ouyang.xiaoling.records-office", due_on=now().date() + timedelta(days=7),
             purpose="audit of the 2001 general ledger and its supporting vouchers"), actor="ann")
         counting = stocktake.start(session, StocktakeCreate(
             scope=live_server.archive.places["Shelf 1"]), actor="ann")
+        asked = requests.submit(session, RequestCreate(
+            boxes=[live_server.archive.boxes[2]], purpose="核对2001年总账及其记账凭证 / ledger check"),
+            borrower=borrower)
         session.commit()
-        return {"/stocktakes/{stocktake_id}": str(counting.id)}
+        return {"/stocktakes/{stocktake_id}": str(counting.id),
+                "/requests/{request_id}": str(asked.id)}
 
 
 @pytest.mark.parametrize("locale", ["en-GB", "zh-CN"])

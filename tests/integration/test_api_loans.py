@@ -150,7 +150,10 @@ def test_staff_lend_and_take_back_from_the_box_page_and_borrowers_see_their_loan
     assert 'id="lend-form"' in client.get(f"/boxes/{box}").text
     nobody = client.post(f"/boxes/{box}/loan", headers=origin,
                          data={"borrower": "nobody", "due_on": due})
-    assert nobody.status_code == 422 and "nobody signs in as" in nobody.text
+    assert nobody.status_code == 422 and "Nobody signs in as nobody" in nobody.text
+    # the error sits by the form, what was typed stays, and it names no command line
+    assert 'id="lend-error"' in nobody.text and 'value="nobody"' in nobody.text
+    assert f'value="{due}"' in nobody.text and "archive-twin users" not in nobody.text
     garbled = client.post(f"/boxes/{box}/loan", headers=origin,
                           data={"borrower": "borrower-internal", "due_on": "next week"})
     assert garbled.status_code == 422 and "YYYY-MM-DD" in garbled.text
