@@ -63,9 +63,9 @@ def lent(live_server):
     from sqlmodel import Session
 
     from server.clock import now
+    from server.models.lending import RequestCreate
     from server.models.loans import LoanCreate
     from server.models.stocktakes import StocktakeCreate
-    from server.models.lending import RequestCreate
     from server.services import loans, people, requests, stocktake
 
     with Session(live_server.engine) as session:
