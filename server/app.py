@@ -6,6 +6,8 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlmodel import Session
@@ -25,6 +27,7 @@ from server.api import (
 )
 from server.db import make_engine, writing
 from server.leader import Duty, Leadership
+from server.services import register_terms
 from server.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from server.services.live import Feed
 from server.settings import Settings
@@ -85,6 +88,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if exc.field:
             body["field"] = exc.field
         return JSONResponse(status_code=code, content=body)
+
+    @app.exception_handler(RequestValidationError)
+    async def unreadable_term(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # A register term (保管期限, 密级, 开放标识 ...) no form matches: say which forms it
+        # takes, in the caller's language, in the usual {"detail", "field"} shape.
+        for error in exc.errors():
+            term = (error.get("ctx") or {}).get("error")
+            if isinstance(term, register_terms.TermError):
+                language = register_terms.language_of(request.headers.get("accept-language"))
+                return JSONResponse(status_code=422,
+                                    content={"detail": term.message(language), "field": term.field})
+        return await request_validation_exception_handler(request, exc)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:

@@ -12,6 +12,7 @@ import sys
 from sqlmodel import Session
 
 from server.db import make_engine, migrate, session_scope, writing
+from server.services.people import CLEARANCE_ORDER, HIGHEST_CLEARANCE
 from server.settings import Settings, UnsafeSettings
 
 log = logging.getLogger(__name__)
@@ -211,7 +212,7 @@ def cmd_labels_print(args: argparse.Namespace, settings: Settings) -> int:
             first, _, last = args.range.partition("-")
             codes += labelling.expand_range(first, last or first)
         with Session(make_engine(settings.db_url)) as session:
-            found = labelling.labels_for(session, codes, scheme=scheme, clearance="secret")
+            found = labelling.labels_for(session, codes, scheme=scheme, clearance=HIGHEST_CLEARANCE)
     except DomainError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
@@ -270,7 +271,8 @@ def cmd_import_records(args: argparse.Namespace, settings: Settings) -> int:
             report = imports.import_records(
                 session, data, scheme=scheme, actor=f"cli:{getpass.getuser()}",
                 file_name=args.file, skip_invalid=args.skip_invalid,
-                create_missing=args.create_missing, on_progress=progress)
+                create_missing=args.create_missing, on_progress=progress,
+                language=args.lang)
         except DomainError as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             return 2
@@ -286,7 +288,10 @@ def cmd_import_records(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print(f"imported {report.rows} rows: {report.created} created, {report.updated} updated, "
           f"{report.unchanged} unchanged, {report.skipped} skipped; "
-          f"{report.boxes_created} boxes and {report.locations_created} locations created")
+          f"{report.boxes_created} boxes and {report.locations_created} locations created"
+          f" (register {report.import_id})")
+    for gap in report.gaps:
+        print(f"gap in {gap.klass}: item(s) {', '.join(f'{n:04d}' for n in gap.missing)} missing")
     return 0
 
 
@@ -527,7 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("username")
     p.add_argument("--role", required=True,
                    choices=["admin", "archivist", "staff", "facilities", "borrower"])
-    p.add_argument("--clearance", choices=["public", "internal", "confidential", "secret"])
+    p.add_argument("--clearance", choices=list(CLEARANCE_ORDER))
     p.add_argument("--full-name")
     p.add_argument("--password", help="default: read one line from standard input")
     p.set_defaults(run=cmd_users_add)
@@ -579,6 +584,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="import the good rows and report the rest (default: all or nothing)")
     p.add_argument("--create-missing", action="store_true",
                    help="create the boxes and locations (given by path) the file names")
+    p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the problems")
     p.set_defaults(run=cmd_import_records)
 
     copies = verbs.add_parser("copies", help="electronic copies").add_subparsers(

@@ -4,6 +4,12 @@ from server.models.alarms import Alarm
 from server.models.audit import AuditEntry
 from server.models.climate import ClimateSample
 from server.models.copies import CopyCheck, ElectronicCopy
+from server.models.description import (
+    Fonds,
+    FourPropertyCheck,
+    ReferenceTemplate,
+    RegisterImport,
+)
 from server.models.devices import Device, DeviceMessage, DeviceReject
 from server.models.holdings import Box, Movement, Record
 from server.models.loans import Loan
@@ -11,5 +17,26 @@ from server.models.news import NewsCursor, OutboxEntry
 from server.models.people import User
 from server.models.places import Location, Site
 
-__all__ = ["Alarm", "AuditEntry", "Box", "ClimateSample", "CopyCheck", "Device", "DeviceMessage", "DeviceReject", "ElectronicCopy",
-           "Loan", "Location", "Movement", "NewsCursor", "OutboxEntry", "Record", "Site", "User"]
+__all__ = [
+    "Alarm",
+    "AuditEntry",
+    "Box",
+    "ClimateSample",
+    "CopyCheck",
+    "Device",
+    "DeviceMessage",
+    "DeviceReject",
+    "ElectronicCopy",
+    "Fonds",
+    "FourPropertyCheck",
+    "Loan",
+    "Location",
+    "Movement",
+    "NewsCursor",
+    "OutboxEntry",
+    "Record",
+    "ReferenceTemplate",
+    "RegisterImport",
+    "Site",
+    "User",
+]

@@ -11,10 +11,15 @@ from sqlmodel import Session, col, select
 from server.clock import now
 from server.models.holdings import Box, BoxStatus, Record, RecordCreate, RecordPublic, RecordUpdate
 from server.models.places import Location
-from server.services import audit, locations, search
+from server.services import audit, locations, reference_codes, search
 from server.services.errors import Conflict, Invalid, NotFound
 from server.services.listing import MAX_PAGE
-from server.services.people import CLEARANCE_ORDER, clearance_levels, may_see
+from server.services.people import (
+    CLEARANCE_ORDER,
+    HIGHEST_CLEARANCE,
+    clearance_levels,
+    may_see,
+)
 
 # Keyboard-wedge scanners cannot type "·"; accept the usual stand-ins for it.
 # The table's own columns: search.unindexed reads a column's name and type.
@@ -22,7 +27,8 @@ _COLUMNS = sa_inspect(Record).columns
 _SEPARATOR_STAND_INS = str.maketrans({"-": "·", ".": "·", "•": "·", "・": "·"})
 
 
-def by_reference(session: Session, reference_code: str, *, clearance: str = "secret") -> Record:
+def by_reference(session: Session, reference_code: str, *, clearance: str = HIGHEST_CLEARANCE
+                 ) -> Record:
     """The record with this reference code that the clearance allows, or NotFound."""
     wanted = reference_code.strip()
     record = session.exec(select(Record).where(Record.reference_code == wanted)).first()
@@ -57,6 +63,16 @@ def _check_retention(retention: str, years: int | None) -> None:
 def create_record(session: Session, data: RecordCreate, *, actor: str) -> Record:
     """Add a record; its reference code must be new."""
     _check_retention(data.retention, data.retention_years)
+    if not data.reference_code:
+        data.reference_code = reference_codes.build(
+            session, fonds=data.fonds, category=data.category, year=data.year,
+            retention=data.retention, retention_years=data.retention_years)
+    filled = reference_codes.check(
+        session, code=data.reference_code, fonds=data.fonds, category=data.category,
+        year=data.year, retention=data.retention, retention_years=data.retention_years,
+        item=data.item, given=data.model_fields_set)
+    for key, value in filled.items():
+        setattr(data, key, value)
     if session.exec(select(Record.id).where(Record.reference_code == data.reference_code)).first():
         raise Conflict(
             f"a record with the reference code {data.reference_code} already exists",
@@ -94,6 +110,10 @@ def update_record(session: Session, reference_code: str, data: RecordUpdate, *, 
     for key, value in changes.items():
         setattr(record, key, value)
     _check_retention(record.retention, record.retention_years)
+    if {"year", "retention", "retention_years", "category", "fonds"} & changes.keys():
+        reference_codes.check(
+            session, code=record.reference_code, fonds=record.fonds, category=record.category,
+            year=record.year, retention=record.retention, retention_years=record.retention_years)
     record.updated_at = now()
     session.flush()
     audit.record(

@@ -51,7 +51,8 @@ DOC_KINDS = (
     ("台账", "ledger"), ("审批表", "approval form"),
 )
 RETENTIONS = (("Y", "permanent"), ("D30", "30y"), ("D10", "10y"))
-CLASSIFICATIONS = ("public", "internal", "internal", "internal", "confidential", "secret")
+CLASSIFICATIONS = ("public", "internal", "internal", "internal", "confidential", "secret",
+                   "top_secret")
 CHUNK = 5000
 
 
