@@ -220,10 +220,10 @@ def _parse_row(number: int, cells: dict[str, Any], language: str = "en"
         data = RecordCreate.model_validate({**known, "metadata": meta})
     except ValidationError as exc:
         for error in exc.errors():
-            term = (error.get("ctx") or {}).get("error")
-            if isinstance(term, register_terms.TermError):
-                problems.append(Problem(number, columns.get(term.field, term.field), term.value,
-                                        term.message(language)))
+            cause = (error.get("ctx") or {}).get("error")
+            if isinstance(cause, register_terms.TermError):
+                problems.append(Problem(number, columns.get(cause.field, cause.field),
+                                        cause.value, cause.message(language)))
                 continue
             name = str(error["loc"][0]) if error["loc"] else "row"
             problems.append(Problem(number, columns.get(name, name), raw.get(name, ""),
