@@ -17,6 +17,7 @@ from server.api import (
     auth,
     climate,
     copies,
+    description,
     devices,
     holdings,
     imports,
@@ -126,6 +127,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     for router in (copies.record_router, copies.router, imports.router, climate.router,
                    loans.router):
+        app.include_router(router)
+    for router in (description.fonds_router, description.check_router,
+                   description.package_router):  # archival description (DA/T 18, 48, 70)
         app.include_router(router)
     from dashboard import pages  # the pages, /events and /static (only app.py imports dashboard)
 
