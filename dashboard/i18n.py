@@ -244,6 +244,12 @@ EN: dict[str, str] = {
     "page.previous": "Previous",
     "page.of": "{first}–{last} of {total}",
     "none": "—",
+    # --- records as Chinese archives keep them (issue 12) ---
+    "class.top_secret": "Top secret",
+    "access.open": "Open",
+    "access.controlled": "Controlled",
+    "access.delayed": "Opening delayed",
+    "access.unreviewed": "Not reviewed",
 }
 
 ZH: dict[str, str] = {
@@ -475,6 +481,12 @@ ZH: dict[str, str] = {
     "page.previous": "上一页",
     "page.of": "第 {first}–{last} 条，共 {total} 条",
     "none": "—",
+    # --- records as Chinese archives keep them (issue 12) ---
+    "class.top_secret": "绝密",
+    "access.open": "开放",
+    "access.controlled": "控制",
+    "access.delayed": "延期开放",
+    "access.unreviewed": "未审核",
 }
 
 CATALOGUES: dict[str, Mapping[str, str]] = {"en": EN, "zh": ZH}
