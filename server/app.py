@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    loans.router):
         app.include_router(router)
     for router in (description.fonds_router, description.check_router,
-                   description.package_router):  # archival description (DA/T 18, 48, 70)
+                   description.package_router, description.forms_router):  # DA/T 18, 22, 48, 70
         app.include_router(router)
     from dashboard import pages  # the pages, /events and /static (only app.py imports dashboard)
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 from urllib.parse import quote
 
@@ -24,7 +25,16 @@ from server.models.description import (
     ReferenceTemplatePublic,
 )
 from server.models.holdings import Record, RecordPublic
-from server.services import audit, check_report, checks, packages, records, reference_codes
+from server.services import (
+    audit,
+    boxes,
+    check_report,
+    checks,
+    packages,
+    printed_forms,
+    records,
+    reference_codes,
+)
 from server.services import register_terms as terms
 from server.services.copies import CopyStore
 from server.services.errors import Conflict, Invalid, NotFound
@@ -191,3 +201,53 @@ def import_package(session: SessionDep, settings: SettingsDep, user: Archivist,
                                      actor=user.username, max_bytes=settings.upload_max_bytes)
     session.commit()
     return records.present(session, [record])[0]
+
+
+# --- printed forms (DA/T 22-2015) ------------------------------------------------------------
+
+forms_router = APIRouter(tags=["description"])
+
+
+def _pdf(data: bytes, name: str) -> Response:
+    return Response(data, media_type="application/pdf", headers={
+        "Content-Disposition": f"inline; filename*=UTF-8''{quote(name)}"})
+
+
+@forms_router.get("/api/forms/catalogue.pdf", response_class=Response)
+def catalogue(session: SessionDep, user: Reader, fonds: str | None = None,
+              year: int | None = Query(None, ge=1000, le=2999), box: str | None = None):
+    """归档文件目录 (A4 landscape) of a fonds, a year or a box, in 档号 order."""
+    box_row = boxes.by_code(session, box) if box else None
+    rows = printed_forms.select_records(session, clearance=user.clearance, fonds=fonds,
+                                        year=year, box_id=box_row.id if box_row else None)
+    heading = "  ".join(x for x in (f"全宗号 {fonds}" if fonds else "",
+                                    f"年度 {year}" if year else "",
+                                    f"盒号 {box_row.code}" if box_row else "") if x)
+    return _pdf(printed_forms.catalogue_pdf(rows, heading=heading), "归档文件目录.pdf")
+
+
+@forms_router.get("/api/boxes/{code}/record-sheet.pdf", response_class=Response)
+def record_sheet(code: str, session: SessionDep, user: Reader,
+                 arranged_by: str | None = Query(None, max_length=50, description="整理人"),
+                 arranged_on: date | None = Query(None, description="整理日期"),
+                 checked_by: str | None = Query(None, max_length=50, description="检查人"),
+                 checked_on: date | None = Query(None, description="检查日期")):
+    """备考表 of a box: what it holds, who arranged and who checked it."""
+    box = boxes.by_code(session, code)
+    rows = printed_forms.select_records(session, clearance=user.clearance, box_id=box.id)
+    signers = printed_forms.SheetSigners(arranged_by, arranged_on, checked_by, checked_on)
+    return _pdf(printed_forms.record_sheet_pdf(box, rows, signers), f"备考表-{box.code}.pdf")
+
+
+@forms_router.get("/api/forms/filing-stamps.pdf", response_class=Response)
+def filing_stamps(session: SessionDep, user: Reader, fonds: str | None = None,
+                  year: int | None = Query(None, ge=1000, le=2999), box: str | None = None,
+                  records: str | None = Query(None, description="reference codes, comma-separated"),
+                  layout: str = Query("a4-3x8", description="label stock, as for labels")):
+    """归档章 (全宗号, 年度, 件号 / 机构, 保管期限, 页数) for each record, on a label sheet."""
+    box_row = boxes.by_code(session, box) if box else None
+    wanted = [r.strip() for r in records.split(",") if r.strip()] if records else None
+    rows = printed_forms.select_records(session, clearance=user.clearance, fonds=fonds,
+                                        year=year, box_id=box_row.id if box_row else None,
+                                        references=wanted)
+    return _pdf(printed_forms.filing_stamps_pdf(rows, layout=layout), "归档章.pdf")

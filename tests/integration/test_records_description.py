@@ -301,3 +301,40 @@ def test_an_eep_package_carries_a_record_to_another_archive_unchanged(client, au
                              files={"file": ("package.xml", tampered, "application/xml")})
         assert refused.status_code == 422
         assert "文档1" in refused.json()["detail"] and "档案管理办法.pdf" in refused.json()["detail"]
+
+
+def _pdf_text(content: bytes) -> str:
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def test_the_printed_forms_list_the_box_and_its_records(client, auth):
+    admin = auth("admin")
+    box = client.post("/api/boxes", headers=admin, json={}).json()["code"]
+    register = ("全宗号,档号,题名,年度,日期,责任者,文号,保管期限,密级,页数,备注,盒号\n"
+                f"X013,WS·2024·Y·0001,关于2024年度档案工作的通知,2024,20240115,办公室,办发〔2024〕1号,永久,公开,3,,{box}\n"
+                f"X013,WS·2024·Y·0002,会议纪要,2024,20240203,办公室,,永久,机密★10年,5,原件,{box}\n"
+                f"X013,WS·2024·Y·0004,年度总结,2024,20241203,办公室,,永久,内部,2,,{box}\n")
+    assert post(client, admin, register.encode("gb18030")).json()["imported"]
+
+    catalogue = client.get("/api/forms/catalogue.pdf", headers=admin, params={"fonds": "X013"})
+    assert catalogue.status_code == 200 and catalogue.headers["content-type"] == "application/pdf"
+    page = PdfReader(io.BytesIO(catalogue.content)).pages[0]
+    assert page.mediabox.width > page.mediabox.height  # A4 landscape
+    text = _pdf_text(catalogue.content)
+    for expected in ("归档文件目录", "序号", "办发〔2024〕1号", "会议纪要", "机密★10年", "20240203"):
+        assert expected in text, expected
+    assert "会议纪要" not in _pdf_text(client.get(
+        "/api/forms/catalogue.pdf", headers=auth("staff"), params={"fonds": "X013"}).content)
+
+    sheet = client.get(f"/api/boxes/{box}/record-sheet.pdf", headers=admin,
+                       params={"arranged_by": "王小明", "arranged_on": "2025-01-06"})
+    text = _pdf_text(sheet.content)
+    assert "备考表" in text and "共 3 件" in text and "10 页" in text and "王小明" in text
+    assert "0003" in text  # the gap in its numbering is said
+
+    stamps = client.get("/api/forms/filing-stamps.pdf", headers=admin,
+                        params={"box": box, "layout": "a4-3x8"})
+    text = _pdf_text(stamps.content)
+    assert text.count("X013") == 3 and "0004" in text and "永久" in text
+    tiny = client.get("/api/forms/filing-stamps.pdf", headers=admin, params={"layout": "30x20"})
+    assert tiny.status_code == 422 and tiny.json()["field"] == "layout"
