@@ -125,7 +125,9 @@ def record_sheet_pdf(box: Box, rows: list[Record], signers: SheetSigners) -> byt
               + (f"编号不连续：{missing}。" if missing else ""))
 
     def day(value: date | None) -> str:
-        return f"{value.year} 年 {value.month} 月 {value.day} 日" if value else "    年    月    日"
+        blank = "&nbsp;" * 6  # room to write the date by hand
+        return (f"{value.year} 年 {value.month} 月 {value.day} 日" if value
+                else f"{blank * 2}年{blank}月{blank}日")
 
     table = Table([
         [Paragraph("盒内文件情况说明", line), ""],
