@@ -5,6 +5,7 @@ check, and DA/T 48 EEP packages between two archives."""
 from __future__ import annotations
 
 import io
+import zipfile
 
 from fastapi.testclient import TestClient
 from pypdf import PdfReader, PdfWriter
@@ -12,7 +13,9 @@ from sqlmodel import Session
 
 from server.app import create_app
 from server.db import make_engine, migrate
-from server.services import people
+from server.models.description import CheckRequest
+from server.services import checks, people
+from server.services.copies import CopyStore
 from server.settings import Settings
 from tests.conftest import PASSWORD, SCHEME
 from tests.integration.test_copies import make_pdf, make_png, upload
@@ -338,3 +341,49 @@ def test_the_printed_forms_list_the_box_and_its_records(client, auth):
     assert text.count("X013") == 3 and "0004" in text and "永久" in text
     tiny = client.get("/api/forms/filing-stamps.pdf", headers=admin, params={"layout": "30x20"})
     assert tiny.status_code == 422 and tiny.json()["field"] == "layout"
+
+
+def _ofd(with_document: bool = True) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as container:
+        container.writestr("OFD.xml", (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016" Version="1.0" DocType="OFD">'
+            "<ofd:DocBody><ofd:DocInfo><ofd:DocID>a1</ofd:DocID></ofd:DocInfo>"
+            "<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>"))
+        if with_document:
+            container.writestr("Doc_0/Document.xml", (
+                '<?xml version="1.0" encoding="UTF-8"?>'
+                '<ofd:Document xmlns:ofd="http://www.ofdspec.org/2016"><ofd:CommonData>'
+                "<ofd:MaxUnitID>1</ofd:MaxUnitID></ofd:CommonData></ofd:Document>"))
+    return out.getvalue()
+
+
+def test_ofd_copies_are_opened_and_an_unreachable_clamd_is_said(client, auth, settings):
+    admin = auth("admin")
+    for ref, title in (("WS·2024·Y·0001", "一"), ("WS·2024·Y·0002", "二")):
+        client.post("/api/records", headers=admin, json={
+            "reference_code": ref, "title": title, "date": "2024-01-01", "creator": "办公室"})
+    good = upload(client, admin, "WS·2024·Y·0001", _ofd(), name="公文.ofd").json()
+    broken = upload(client, admin, "WS·2024·Y·0002", _ofd(with_document=False), name="缺.ofd").json()
+    assert good["format_name"] == broken["format_name"] == "OFD"
+
+    context = checks.CheckContext(store=CopyStore(settings.copies_path),
+                                  allowed_formats=("PDF", "OFD"),
+                                  clamd=str(settings.data_dir / "no-clamd.sock"))
+    engine = make_engine(settings.database_url)
+    with Session(engine, expire_on_commit=False) as session:
+        check = checks.run_check(session, CheckRequest(stage="preservation"), context=context,
+                                 actor="test", clearance="top_secret")
+        session.commit()
+    engine.dispose()
+    items = {i["item"]: i for i in check.items}
+    opened = next(i for n, i in items.items() if "opens" in n)
+    assert [(f["record"], f["copy"]) for f in opened["failures"]] == [("WS·2024·Y·0002", broken["id"])]
+    assert "Doc_0/Document.xml" in opened["failures"][0]["reason"]
+    allowed = next(i for n, i in items.items() if "allowed" in n)
+    assert allowed["result"] == "pass"
+    virus = next(i for n, i in items.items() if "virus" in n)
+    assert virus["result"] == "not_checked" and "did not answer" in virus["why"]
+    backup = next(i for n, i in items.items() if "backup" in n)
+    assert backup["result"] == "not_checked" and backup["why"]
