@@ -387,3 +387,25 @@ def test_ofd_copies_are_opened_and_an_unreachable_clamd_is_said(client, auth, se
     assert virus["result"] == "not_checked" and "did not answer" in virus["why"]
     backup = next(i for n, i in items.items() if "backup" in n)
     assert backup["result"] == "not_checked" and backup["why"]
+
+
+def test_a_package_whose_description_was_altered_is_refused(client, auth):
+    admin = auth("admin")
+    client.post("/api/records", headers=admin, json={
+        "reference_code": "WS·2024·Y·0001", "title": "关于2024年度档案工作的通知"})
+    upload(client, admin, "WS·2024·Y·0001", make_pdf("x"), name="通知.pdf")
+    package = client.get("/api/records/WS·2024·Y·0001/package", headers=admin).content
+    client.post("/api/records", headers=admin, json={"reference_code": "WS·2024·Y·0002",
+                                                    "title": "placeholder"})
+    altered = package.replace("关于2024年度档案工作的通知".encode(), "关于2025年度档案工作的通知".encode())
+    refused = client.post("/api/packages", headers=admin,
+                          files={"file": ("p.xml", altered, "application/xml")})
+    assert refused.status_code == 422 and "altered" in refused.json()["detail"]
+    assert "WS·2024·Y·0001" in refused.json()["detail"]
+    # pretty-printed on the way, it is still the same package (and here a duplicate 档号)
+    import xml.dom.minidom
+
+    pretty = xml.dom.minidom.parseString(package).toprettyxml(encoding="utf-8")
+    again = client.post("/api/packages", headers=admin,
+                        files={"file": ("p.xml", pretty, "application/xml")})
+    assert again.status_code == 409 and again.json()["field"] == "reference_code"
