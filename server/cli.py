@@ -315,6 +315,39 @@ def cmd_copies_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if report.mismatched or report.missing or report.errors else 0
 
 
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the DA/T 70 four-property check over a scope; exit 1 when an item fails."""
+    from server.models.description import CheckRequest, CheckScope
+    from server.services import checks
+    from server.services.copies import CopyStore
+    from server.services.errors import DomainError
+
+    scope = CheckScope.model_validate({"fonds": args.fonds, "year": args.year,
+                                       "import": args.register, "records": args.records or None})
+    context = checks.CheckContext(store=CopyStore(settings.copies_path),
+                                  allowed_formats=tuple(settings.allowed_formats),
+                                  clamd=settings.clamd)
+    try:
+        with session_scope(make_engine(settings.db_url)) as session:
+            check = checks.run_check(session, CheckRequest(stage=args.stage, scope=scope),
+                                     context=context, actor=f"cli:{getpass.getuser()}",
+                                     clearance=HIGHEST_CLEARANCE)
+            items, check_id = list(check.items), check.id
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    for item in items:
+        print(f"{item['result']:>11}  {item['property']:<12} {item['item']}")
+        for failure in item["failures"]:
+            copy = f" copy {failure['copy']}" if failure.get("copy") else ""
+            print(f"{'':13}- {failure['record']}{copy}: {failure['reason']}")
+        if item.get("why"):
+            print(f"{'':13}({item['why']})")
+    failed = sum(i["result"] == "fail" for i in items)
+    print(f"check {check_id}: {len(items)} items, {failed} failed")
+    return 1 if failed else 0
+
+
 def _free_port(host: str, wanted: int) -> int:
     with socket.socket() as probe:
         try:
@@ -591,6 +624,14 @@ def build_parser() -> argparse.ArgumentParser:
         dest="copies_verb", required=True)
     p = copies.add_parser("verify", help="re-hash every stored copy; exit 1 on any mismatch")
     p.set_defaults(run=cmd_copies_verify)
+
+    p = verbs.add_parser("check", help="the DA/T 70 four-property check (exit 1 when an item fails)")
+    p.add_argument("--stage", choices=["filing", "transfer", "preservation"], default="filing")
+    p.add_argument("--fonds")
+    p.add_argument("--year", type=int)
+    p.add_argument("--import", dest="register", type=int, help="a register import's id")
+    p.add_argument("records", nargs="*", help="reference codes (default: the whole scope)")
+    p.set_defaults(run=cmd_check)
     return parser
 
 

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader, PdfWriter
 from sqlmodel import Session
 
+from server import cli
 from server.app import create_app
 from server.db import make_engine, migrate
 from server.models.description import CheckRequest
@@ -409,3 +410,25 @@ def test_a_package_whose_description_was_altered_is_refused(client, auth):
     again = client.post("/api/packages", headers=admin,
                         files={"file": ("p.xml", pretty, "application/xml")})
     assert again.status_code == 409 and again.json()["field"] == "reference_code"
+
+
+def test_the_cli_imports_a_chinese_register_and_checks_it(db, settings, tmp_path, monkeypatch,
+                                                          capsys):
+    monkeypatch.setenv("ARCHIVE_TWIN_DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("ARCHIVE_TWIN_DATA_DIR", str(settings.data_dir))
+    register = tmp_path / "归档目录.csv"
+    register.write_bytes(("档号,题名,年度,保管期限,密级\n"
+                          "WS·2024·Y·0001,通知,2024,永久,公开\n"
+                          "WS·2024·Y·0003,报告,2024,永久,内部\n"
+                          "WS·2024·D30·0001,纪要,2024,永久,内部\n").encode("gb18030"))
+    assert cli.main(["import", "records", str(register), "--lang", "zh"]) == 1
+    out = capsys.readouterr().out
+    assert "row 4, column 保管期限" in out and "D30" in out
+    register.write_bytes(register.read_bytes().replace("D30·0001,纪要,2024,永久".encode("gb18030"),
+                                                       "D30·0001,纪要,2024,定期30年".encode("gb18030")))
+    assert cli.main(["import", "records", str(register)]) == 0
+    out = capsys.readouterr().out
+    assert "gap in WS·2024·Y: item(s) 0002 missing" in out
+    assert cli.main(["check", "--year", "2024"]) == 1
+    out = capsys.readouterr().out
+    assert "fail" in out and "件号 missing: 0002" in out and "not_checked" in out
