@@ -250,6 +250,12 @@ EN: dict[str, str] = {
     "access.controlled": "Controlled",
     "access.delayed": "Opening delayed",
     "access.unreviewed": "Not reviewed",
+    "field.access": "Access",
+    "field.date": "Date",
+    "field.creator": "Creator",
+    "field.document_number": "Document no.",
+    "field.pages": "Pages",
+    "field.note": "Note",
 }
 
 ZH: dict[str, str] = {
@@ -487,6 +493,12 @@ ZH: dict[str, str] = {
     "access.controlled": "控制",
     "access.delayed": "延期开放",
     "access.unreviewed": "未审核",
+    "field.access": "开放标识",
+    "field.date": "日期",
+    "field.creator": "责任者",
+    "field.document_number": "文号",
+    "field.pages": "页数",
+    "field.note": "备注",
 }
 
 CATALOGUES: dict[str, Mapping[str, str]] = {"en": EN, "zh": ZH}

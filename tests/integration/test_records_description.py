@@ -432,3 +432,16 @@ def test_the_cli_imports_a_chinese_register_and_checks_it(db, settings, tmp_path
     assert cli.main(["check", "--year", "2024"]) == 1
     out = capsys.readouterr().out
     assert "fail" in out and "件号 missing: 0002" in out and "not_checked" in out
+
+
+def test_the_record_page_shows_the_description_in_chinese(client, auth):
+    admin = auth("admin")
+    client.post("/api/records", headers=admin, json={
+        "reference_code": "WS·2024·D30·0001", "title": "会议纪要", "classification": "机密★10年",
+        "access": "控制", "creator": "办公室", "date": "2024-04-10", "pages": 4})
+    client.post("/signin", data={"username": "admin-default", "password": PASSWORD},
+                headers={"Origin": "http://testserver"}, follow_redirects=False)
+    page = client.get("/records/WS·2024·D30·0001", params={"lang": "zh"})
+    assert page.status_code == 200
+    for shown in ("机密★10年", "开放标识", "控制", "责任者", "办公室", "2024-04-10", "页数"):
+        assert shown in page.text, shown
