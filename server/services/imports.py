@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -171,6 +172,10 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    if isinstance(value, datetime):  # a date cell of a workbook: the day is what counts
+        value = value.date().isoformat()
+    elif isinstance(value, date):
+        value = value.isoformat()
     return str(value).strip()
 
 

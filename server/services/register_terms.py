@@ -80,7 +80,7 @@ class TermError(ValueError):
 
 
 _FIELD_ZH = {"retention": "保管期限", "classification": "密级", "access": "开放标识",
-             "level": "著录层级", "date": "日期"}
+             "level": "著录层级", "date": "日期", "pages": "页数"}
 
 _RETENTION_FORMS_EN = ("permanent, 永久 or Y; 30 years, 30年, 定期30年, D30 or 30y; "
                        "10 years, 10年, 定期10年, D10 or 10y; or another term such as 定期5年 / D5")
@@ -214,7 +214,8 @@ def read_each_term(data: dict[str, Any]) -> tuple[dict[str, Any], list[TermError
                 out["classification_term"] = term
     except TermError as exc:
         errors.append(exc)
-    for name, reader in (("access", access), ("level", level), ("date", read_date)):
+    for name, reader in (("access", access), ("level", level), ("date", read_date),
+                         ("pages", read_pages)):
         try:
             if (written := text(name)) is not None:
                 out[name] = reader(written)
@@ -223,6 +224,15 @@ def read_each_term(data: dict[str, Any]) -> tuple[dict[str, Any], list[TermError
         except TermError as exc:
             errors.append(exc)
     return out, errors
+
+
+def read_pages(value: str) -> int:
+    """页数 as registers write it: 12, 12页, 12 pp."""
+    text = _plain(value)
+    found = re.fullmatch(r"(\d{1,7})\s*(?:页|pp?\.?|pages?)?", text.lower())
+    if not found:
+        raise TermError("pages", text, "a number of pages, e.g. 12", "页数，如 12 或 12页")
+    return int(found[1])
 
 
 _DATE = re.compile(r"^(\d{4})[-./年]?(\d{1,2})[-./月]?(\d{1,2})日?$")

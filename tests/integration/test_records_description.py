@@ -445,3 +445,25 @@ def test_the_record_page_shows_the_description_in_chinese(client, auth):
     assert page.status_code == 200
     for shown in ("机密★10年", "开放标识", "控制", "责任者", "办公室", "2024-04-10", "页数"):
         assert shown in page.text, shown
+
+
+def test_an_xlsx_register_with_date_cells_and_chinese_headers(client, auth):
+    from datetime import datetime
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["档号", "题名", "年度", "日期", "责任者", "保管期限", "密级", "开放标识", "页数"])
+    sheet.append(["KU·2023·D30·0001", "2023年度会计凭证 第1册", 2023, datetime(2023, 12, 31),
+                  "财务科", "D30", "内部", "控制", "120页"])
+    sheet.append(["KU·2023·D30·0002", "2023年度会计凭证 第2册", 2023.0, datetime(2023, 12, 31),
+                  "财务科", "定期30年", "XZ", "控制", 98])
+    out = io.BytesIO()
+    book.save(out)
+    admin = auth("admin")
+    answer = post(client, admin, out.getvalue(), name="会计凭证.xlsx")
+    assert answer.status_code == 200, answer.text
+    first = record(client, admin, "KU·2023·D30·0001")
+    assert (first["date"], first["pages"], first["retention"]) == ("2023-12-31", 120, "30y")
+    assert record(client, admin, "KU·2023·D30·0002")["pages"] == 98
