@@ -83,9 +83,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.signed_in = {}  # token -> (until, user); see server.api.deps.current_user
 
     @app.exception_handler(DomainError)
-    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+    async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
         code = next((c for kind, c in STATUS_OF.items() if isinstance(exc, kind)), 400)
         body = {"detail": exc.message}
+        chinese = getattr(exc, "message_zh", None)  # e.g. a 档号 that disagrees with its record
+        if chinese and register_terms.language_of(request.headers.get("accept-language")) == "zh":
+            body["detail"] = chinese
         if exc.field:
             body["field"] = exc.field
         return JSONResponse(status_code=code, content=body)

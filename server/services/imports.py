@@ -244,7 +244,7 @@ def _parse_row(number: int, cells: dict[str, Any], language: str = "en"
     except Invalid as exc:
         name = exc.field or "reference_code"
         problems.append(Problem(number, columns.get(name, name), raw.get(name, ""),
-                                f"{data.reference_code}: {exc.message}"))
+                                _in_language(exc, language, prefix=data.reference_code)))
     try:
         records._check_retention(data.retention, data.retention_years)
     except Invalid as exc:
@@ -307,7 +307,7 @@ def _plan(session: Session, cells: list[tuple[int, dict[str, Any]]], *, create_m
                 given=row.data.model_fields_set)
         except Invalid as exc:
             report.problems.append(Problem(number, row.columns.get("reference_code", "reference_code"),
-                                           ref, exc.message))
+                                           ref, _in_language(exc, language)))
             continue
         if ref in seen:
             report.problems.append(Problem(number, row.columns["reference_code"], ref,
@@ -532,3 +532,11 @@ def _gaps_around(session: Session, written: list[str]) -> list[reference_codes.G
     codes = [c for c in {*held, *written}
              if (p := reference_codes.parse(c)) and reference_codes.class_label(p) in classes]
     return reference_codes.gaps(codes)
+
+
+def _in_language(exc: Invalid, language: str, prefix: str | None = None) -> str:
+    """The problem's message in the import's language, when the error carries Chinese."""
+    chinese = getattr(exc, "message_zh", None)
+    if language == "zh" and chinese:
+        return chinese
+    return f"{prefix}: {exc.message}" if prefix else exc.message

@@ -82,20 +82,48 @@ def retention_code(retention: str, years: int | None) -> str:
                   field="retention_years")
 
 
+class CodeDisagrees(Invalid):
+    """A 档号 that says another year, retention, 门类, 件号 or fonds than the record (422);
+    carries its message in Chinese too."""
+
+    def __init__(self, message: str, *, field: str, message_zh: str) -> None:
+        super().__init__(message, field=field)
+        self.message_zh = message_zh
+
+
+_COLUMN_ZH = {"year": "年度", "retention": "保管期限", "category": "门类", "item": "件号",
+              "fonds": "全宗号"}
+
+
+def _retention_words(retention: str, years: int | None) -> tuple[str, str]:
+    if retention == "custom":
+        return f"{years} years", f"定期{years}年"
+    return retention, register_terms.RETENTION_ZH.get(retention, retention)
+
+
 def disagreement(parts: ReferenceParts, *, year: int | None, retention: str,
-                 retention_years: int | None) -> tuple[str, str] | None:
-    """(field, message) when the code says another year or retention than the record."""
+                 retention_years: int | None) -> tuple[str, str, str] | None:
+    """(field, message, message in Chinese) when the code says another year or retention."""
     if year is not None and parts.year != year:
-        return "year", (f"the reference code says year {parts.year} but the year column says "
-                        f"{year}")
+        return ("year", f"the reference code says year {parts.year} but the year column says "
+                        f"{year}",
+                f"档号中的年度为 {parts.year}，而年度栏为 {year}")
     code_retention = parts.retention
     if code_retention != (retention, retention_years if retention == "custom" else None):
-        written = retention if retention != "custom" else f"{retention_years} years"
-        return "retention", (f"the reference code says retention {parts.retention_code} "
-                             f"({register_terms.RETENTION_ZH.get(code_retention[0], '')}"
-                             f"{code_retention[1] or ''}) but the retention column says "
-                             f"{written}")
+        _said_en, said_zh = _retention_words(*code_retention)
+        written_en, written_zh = _retention_words(retention, retention_years)
+        return ("retention",
+                f"the reference code says retention {parts.retention_code} ({said_zh}) but the "
+                f"retention column says {written_en}",
+                f"档号中的保管期限为 {parts.retention_code}（{said_zh}），而保管期限栏为 {written_zh}")
     return None
+
+
+def _disagrees(code: str, field: str, said: object, column: object) -> CodeDisagrees:
+    return CodeDisagrees(
+        f"the reference code says {field} {said} but the {field} column says {column}",
+        field=field, message_zh=f"档号 {code} 中的{_COLUMN_ZH[field]}为 {said}，而"
+                                f"{_COLUMN_ZH[field]}栏为 {column}")
 
 
 def template_for(session: Session, fonds: str | None, category: str | None
@@ -223,16 +251,13 @@ def check(session: Session | None, *, code: str, fonds: str | None, category: st
         year = None
     wrong = disagreement(parts, year=year, retention=retention, retention_years=retention_years)
     if wrong:
-        raise Invalid(wrong[1], field=wrong[0])
+        raise CodeDisagrees(wrong[1], field=wrong[0], message_zh=f"档号 {code}：{wrong[2]}")
     if category and category != parts.category:
-        raise Invalid(f"the reference code says category {parts.category} but the category "
-                      f"column says {category}", field="category")
+        raise _disagrees(code, "category", parts.category, category)
     if item is not None and item != parts.item:
-        raise Invalid(f"the reference code says item {parts.item_text} but the item column says "
-                      f"{item}", field="item")
+        raise _disagrees(code, "item", parts.item_text, item)
     if fonds and parts.fonds and fonds != parts.fonds:
-        raise Invalid(f"the reference code says fonds {parts.fonds} but the fonds column says "
-                      f"{fonds}", field="fonds")
+        raise _disagrees(code, "fonds", parts.fonds, fonds)
     if year is None:
         filled["year"] = parts.year
     if not fonds and parts.fonds:

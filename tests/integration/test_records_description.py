@@ -118,8 +118,10 @@ def test_a_register_with_a_duplicate_a_disagreeing_code_and_a_word_it_cannot_rea
     problems = {(p["row"], p["column"]): p for p in answer.json()["problems"]}
     assert (3, "档号") in problems
     retention = problems[(4, "保管期限")]
-    assert "Y" in retention["message"] and "30" in retention["message"]
-    assert "year 2023" in problems[(5, "年度")]["message"] and "2024" in problems[(5, "年度")]["message"]
+    assert retention["message"] == "档号 WS·2024·Y·0002：档号中的保管期限为 Y（永久），而保管期限栏为 定期30年"
+    assert problems[(5, "年度")]["message"] == "档号 WS·2023·Y·0003：档号中的年度为 2023，而年度栏为 2024"
+    english = post(client, admin, bad).json()["problems"]
+    assert any("says year 2023 but the year column says 2024" in p["message"] for p in english)
     assert "定期30年" in problems[(6, "保管期限")]["message"]  # the forms it takes, in Chinese
     assert problems[(6, "保管期限")]["message"].startswith("无法识别")
     assert "绝密" in problems[(6, "密级")]["message"] and (6, "开放标识") in problems
@@ -178,6 +180,11 @@ def test_the_api_reads_register_words_and_answers_canonical_values(client, auth)
     disagree = client.post("/api/records", headers=admin, json={
         "reference_code": "WS·2024·Y·0004", "title": "x", "retention": "D10"})
     assert disagree.status_code == 422 and disagree.json()["field"] == "retention"
+    assert "says retention Y" in disagree.json()["detail"]
+    zh = client.post("/api/records", headers={**admin, "Accept-Language": "zh"}, json={
+        "reference_code": "WS·2024·Y·0004", "title": "x", "retention": "D10"})
+    assert zh.json() == {"detail": "档号 WS·2024·Y·0004：档号中的保管期限为 Y（永久），而保管期限栏为 定期10年",
+                         "field": "retention"}
     assert client.post("/api/records", headers=admin, json={
         "reference_code": "WS·2024·D30·0001", "title": "again"}).status_code == 409
 
