@@ -116,6 +116,7 @@ def run_check(session: Session, request: CheckRequest, *, context: CheckContext,
         _file_properties(copies, ref_of, files),
         _register_count(session, request, register, rows),
         _required_items(rows),
+        _access_reviewed(request.stage, rows),
         _item_gaps(session, rows),
         _copies_present(rows, copies, ref_of, files),
         _formats_allowed(copies, ref_of, files, context.allowed_formats),
@@ -301,6 +302,19 @@ def _required_items(rows: list[Record]) -> Item:
             missing.append("密级")
         if missing:
             item.fail(r.reference_code, "missing " + "、".join(missing))
+    return item
+
+
+def _access_reviewed(stage: str, rows: list[Record]) -> Item:
+    item = Item("integrity", "开放标识 reviewed before transfer (划控)")
+    # Records go to the archive with their opening reviewed (Archives Law 2020, art. 27);
+    # while filing, 未审核 is where every record starts.
+    if stage != "transfer":
+        item.not_checked(f"asked at the transfer stage only, this is {stage}")
+        return item
+    for r in rows:
+        if r.access == "unreviewed":
+            item.fail(r.reference_code, "开放标识 未审核: review it before the transfer")
     return item
 
 

@@ -242,6 +242,7 @@ def test_a_four_property_check_finds_what_is_wrong_and_is_kept(client, auth, set
     virus = next(i for name, i in items.items() if "virus" in name)
     assert virus["result"] == "not_checked" and "configured" in virus["why"]
     assert next(i for n, i in items.items() if "filing register" in n)["result"] == "pass"
+    assert next(i for n, i in items.items() if "before transfer" in n)["result"] == "pass"
 
     kept = client.get(f"/api/checks/{check['id']}", headers=admin).json()
     assert kept["items"] == check["items"]
