@@ -136,8 +136,12 @@ class Record(RecordBase, table=True):
     classification: str = Field(  # type: ignore[assignment]
         default="internal", max_length=12, index=True
     )
-    access: str = Field(default="unreviewed", max_length=12)  # type: ignore[assignment]
-    level: str = Field(default="file", max_length=10)  # type: ignore[assignment]
+    # Defaults in the database too: rows written by bulk paths (COPY) or restored from older
+    # backups get them.
+    access: str = Field(  # type: ignore[assignment]
+        default="unreviewed", max_length=12, sa_column_kwargs={"server_default": "unreviewed"})
+    level: str = Field(  # type: ignore[assignment]
+        default="file", max_length=10, sa_column_kwargs={"server_default": "file"})
     fonds: str | None = Field(default=None, max_length=50, index=True)
     year: int | None = Field(default=None, index=True)
     extra: dict[str, Any] = Field(default_factory=dict, sa_type=Json)

@@ -65,9 +65,6 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("document_number", Text(length=100), nullable=True))
         batch_op.add_column(sa.Column("pages", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("note", Text(length=2000), nullable=True))
-    with op.batch_alter_table("records", schema=None) as batch_op:
-        batch_op.alter_column("access", server_default=None)
-        batch_op.alter_column("level", server_default=None)
 
     op.create_table(
         "fonds",
