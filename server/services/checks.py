@@ -39,6 +39,8 @@ MAX_FAILURES = 500
 # DA/T 18-2022 file level: the items every file-level description carries.
 REQUIRED_ITEMS = {"level": "著录层级", "reference_code": "档号", "title": "题名", "date": "日期",
                   "creator": "责任者", "retention": "保管期限", "access": "开放标识"}
+_EXTENSIONS = {".pdf": "PDF", ".ofd": "OFD", ".tif": "TIFF", ".tiff": "TIFF", ".jpg": "JPEG",
+               ".jpeg": "JPEG", ".png": "PNG", ".xml": "XML", ".txt": "plain text"}
 _STAND_INS = str.maketrans({".": "·", "•": "·", "・": "·"})
 _SPECIAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 
@@ -266,6 +268,10 @@ def _file_properties(copies: list[ElectronicCopy], ref_of: dict, files: _FileFac
         if fmt.name != copy.format_name:
             item.fail(ref_of[copy.record_id], f"the bytes are {fmt.name}, described as "
                       f"{copy.format_name}", copy.id)
+        named = _EXTENSIONS.get(Path(copy.file_name).suffix.lower())
+        if named and named != fmt.name:
+            item.fail(ref_of[copy.record_id], f"named {copy.file_name}, but the bytes are "
+                      f"{fmt.name}", copy.id)
     if not copies:
         item.not_checked("no electronic copies in the scope")
     return item

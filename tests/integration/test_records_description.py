@@ -374,6 +374,7 @@ def test_ofd_copies_are_opened_and_an_unreachable_clamd_is_said(client, auth, se
         client.post("/api/records", headers=admin, json={
             "reference_code": ref, "title": title, "date": "2024-01-01", "creator": "办公室"})
     good = upload(client, admin, "WS·2024·Y·0001", _ofd(), name="公文.ofd").json()
+    misnamed = upload(client, admin, "WS·2024·Y·0001", make_png(), name="扫描件.pdf").json()
     broken = upload(client, admin, "WS·2024·Y·0002", _ofd(with_document=False), name="缺.ofd").json()
     assert good["format_name"] == broken["format_name"] == "OFD"
 
@@ -391,7 +392,10 @@ def test_ofd_copies_are_opened_and_an_unreachable_clamd_is_said(client, auth, se
     assert [(f["record"], f["copy"]) for f in opened["failures"]] == [("WS·2024·Y·0002", broken["id"])]
     assert "Doc_0/Document.xml" in opened["failures"][0]["reason"]
     allowed = next(i for n, i in items.items() if "allowed" in n)
-    assert allowed["result"] == "pass"
+    assert allowed["result"] == "fail" and [f["copy"] for f in allowed["failures"]] == [misnamed["id"]]
+    properties = next(i for n, i in items.items() if "file properties" in n)
+    assert [(f["copy"], f["reason"]) for f in properties["failures"]] == [
+        (misnamed["id"], "named 扫描件.pdf, but the bytes are PNG")]
     virus = next(i for n, i in items.items() if "virus" in n)
     assert virus["result"] == "not_checked" and "did not answer" in virus["why"]
     backup = next(i for n, i in items.items() if "backup" in n)
