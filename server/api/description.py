@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from server.api.deps import Archivist, Reader, RowId, SessionDep, SettingsDep
 from server.clock import now
 from server.models.description import (
+    CheckLink,
     CheckPublic,
     CheckRequest,
     Fonds,
@@ -23,6 +24,8 @@ from server.models.description import (
     ReferenceTemplate,
     ReferenceTemplateCreate,
     ReferenceTemplatePublic,
+    RegisterImport,
+    RegisterImportPublic,
 )
 from server.models.holdings import Record, RecordPublic
 from server.services import (
@@ -38,6 +41,7 @@ from server.services import (
 from server.services import register_terms as terms
 from server.services.copies import CopyStore
 from server.services.errors import Conflict, Invalid, NotFound
+from server.services.people import clearance_levels
 from server.settings import Settings
 
 fonds_router = APIRouter(prefix="/api/fonds", tags=["description"])
@@ -50,10 +54,13 @@ def _fonds_public(session: Session, fonds: Fonds) -> FondsPublic:
         Record.fonds == fonds.code)).one()
     templates = session.exec(select(ReferenceTemplate).where(
         ReferenceTemplate.fonds == fonds.code).order_by(col(ReferenceTemplate.category))).all()
+    newest = checks.of_scope(session, fonds=fonds.code, limit=1)
     return FondsPublic(code=fonds.code, name=fonds.name, archive_code=fonds.archive_code,
                        note=fonds.note, records=count,
                        templates=[ReferenceTemplatePublic.model_validate(t, from_attributes=True)
-                                  for t in templates])
+                                  for t in templates],
+                       last_check=CheckLink(**checks.link(newest[0])) if newest else None,
+                       checks_url=f"/api/checks?fonds={quote(fonds.code)}")
 
 
 def _fonds(session: Session, code: str) -> Fonds:
@@ -116,6 +123,23 @@ def set_template(code: str, category: str, data: ReferenceTemplateCreate, sessio
     return ReferenceTemplatePublic.model_validate(template, from_attributes=True)
 
 
+@package_router.get("/api/imports/{register_id}", response_model=RegisterImportPublic,
+                    tags=["imports"])
+def read_register(register_id: RowId, session: SessionDep, user: Reader):
+    """One imported register (归档登记): what it held and the checks run over it."""
+    register = session.get(RegisterImport, register_id)
+    if register is None:
+        raise NotFound(f"no register import {register_id}")
+    allowed = set(session.exec(select(Record.reference_code).where(
+        col(Record.reference_code).in_(register.references),
+        col(Record.classification).in_(clearance_levels(user.clearance)))).all())
+    return RegisterImportPublic(
+        id=register_id, file_name=register.file_name, sha256=register.sha256, rows=register.rows,
+        records=[r for r in register.references if r in allowed], by=register.by_user,
+        at=register.at,
+        checks=[CheckLink(**checks.link(c)) for c in checks.of_scope(session, register=register_id)])
+
+
 # --- four-property checks ------------------------------------------------------------------
 
 
@@ -149,10 +173,7 @@ def run_check(data: CheckRequest, session: SessionDep, settings: SettingsDep, us
 def list_checks(session: SessionDep, user: Reader, fonds: str | None = None,
                 register: int | None = Query(None, alias="import")):
     """Stored checks, newest first; `fonds` or `import` picks those of one scope."""
-    rows = session.exec(select(FourPropertyCheck).order_by(
-        col(FourPropertyCheck.finished_at).desc()).limit(200)).all()
-    items = [c for c in rows if (fonds is None or c.scope.get("fonds") == fonds)
-             and (register is None or c.scope.get("import") == register)]
+    items = checks.of_scope(session, fonds=fonds, register=register)
     return {"items": [_check_public(c).model_dump(mode="json", by_alias=True) for c in items],
             "total": len(items)}
 

@@ -77,6 +77,15 @@ class ReferenceTemplatePublic(SQLModel):
     item_digits: int
 
 
+class CheckLink(SQLModel):
+    id: int
+    stage: str
+    passed: bool
+    finished_at: datetime
+    url: str
+    report_url: str
+
+
 class FondsPublic(SQLModel):
     code: str
     name: str
@@ -84,6 +93,19 @@ class FondsPublic(SQLModel):
     note: str | None
     records: int = 0
     templates: list[ReferenceTemplatePublic] = Field(default_factory=list)
+    last_check: CheckLink | None = Field(default=None, description="the newest check of this fonds")
+    checks_url: str = ""
+
+
+class RegisterImportPublic(SQLModel):
+    id: int
+    file_name: str | None
+    sha256: str
+    rows: int
+    records: list[str]
+    by: str
+    at: datetime
+    checks: list[CheckLink] = Field(default_factory=list)
 
 
 class RegisterImport(SQLModel, table=True):

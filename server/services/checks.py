@@ -147,15 +147,27 @@ def by_id(session: Session, check_id: int) -> FourPropertyCheck:
     return check
 
 
-def latest_for(session: Session, *, fonds: str | None = None, register: int | None = None
-               ) -> FourPropertyCheck | None:
-    """The newest check whose scope is this fonds or this register import."""
+def of_scope(session: Session, *, fonds: str | None = None, register: int | None = None,
+             limit: int = 200) -> list[FourPropertyCheck]:
+    """Stored checks, newest first; with fonds or register, those whose scope names it."""
+    found = []
     for check in session.exec(select(FourPropertyCheck).order_by(
-            col(FourPropertyCheck.finished_at).desc()).limit(200)):
-        if (fonds and check.scope.get("fonds") == fonds) or (
-                register is not None and check.scope.get("import") == register):
-            return check
-    return None
+            col(FourPropertyCheck.finished_at).desc(), col(FourPropertyCheck.id).desc())):
+        if fonds is not None and check.scope.get("fonds") != fonds:
+            continue
+        if register is not None and check.scope.get("import") != register:
+            continue
+        found.append(check)
+        if len(found) == limit:
+            break
+    return found
+
+
+def link(check: FourPropertyCheck) -> dict[str, Any]:
+    """How a scope (a fonds, a register) points at one of its checks."""
+    return {"id": check.id, "stage": check.stage, "finished_at": check.finished_at,
+            "passed": all(i["result"] != "fail" for i in check.items),
+            "url": f"/api/checks/{check.id}", "report_url": f"/api/checks/{check.id}/report.pdf"}
 
 
 # --- facts about stored files, read once per check ----------------------------------------

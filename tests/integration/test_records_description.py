@@ -152,7 +152,12 @@ def test_a_gap_in_numbering_is_reported_and_codes_are_built_from_a_template(clie
         "reference_code": "WS·2011·Y·0009", "title": "x", "fonds": "Z109", "year": 2011})
     assert refused.status_code == 422 and refused.json()["field"] == "reference_code"
     fonds = client.get("/api/fonds/Z109", headers=admin).json()
-    assert fonds["name"] == "某市档案局" and fonds["records"] == 2
+    assert fonds["name"] == "某市档案局" and fonds["records"] == 2 and fonds["last_check"] is None
+    ran = client.post("/api/checks", headers=admin, json={"scope": {"fonds": "Z109"}}).json()
+    fonds = client.get("/api/fonds/Z109", headers=admin).json()
+    assert fonds["last_check"]["id"] == ran["id"] and fonds["last_check"]["passed"] is False
+    assert [c["id"] for c in client.get(fonds["checks_url"], headers=admin).json()["items"]] == [
+        ran["id"]]
 
 
 def test_the_api_reads_register_words_and_answers_canonical_values(client, auth):
@@ -248,6 +253,10 @@ def test_a_four_property_check_finds_what_is_wrong_and_is_kept(client, auth, set
     assert kept["items"] == check["items"]
     listed = client.get("/api/checks", headers=admin, params={"import": imported["import"]}).json()
     assert [c["id"] for c in listed["items"]] == [check["id"]]
+    register = client.get(f"/api/imports/{imported['import']}", headers=admin).json()
+    assert register["rows"] == 5 and len(register["records"]) == 5
+    assert [(c["id"], c["passed"], c["url"]) for c in register["checks"]] == [
+        (check["id"], False, f"/api/checks/{check['id']}")]
     for lang, word in (("zh", "四性检测"), ("en", "Four-property check")):
         pdf = client.get(check["report_url"], headers=admin, params={"lang": lang})
         assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
