@@ -146,6 +146,8 @@ class Record(RecordBase, table=True):
     year: int | None = Field(default=None, index=True)
     extra: dict[str, Any] = Field(default_factory=dict, sa_type=Json)
     box_id: int | None = Field(default=None, foreign_key="boxes.id", index=True)
+    volume_id: int | None = Field(default=None, foreign_key="records.id", index=True,
+                                  description="the 案卷 this file is in")
     created_at: datetime = Field(sa_type=Timestamp)
     updated_at: datetime = Field(sa_type=Timestamp)
 
@@ -172,6 +174,7 @@ class RecordCreate(RecordBase):
         default_factory=dict, alias="metadata", description="free metadata (any keys)"
     )
     box: str | None = Field(default=None, schema_extra={"examples": ["B00000123"]})
+    volume: str | None = Field(default=None, description="档号 of the 案卷 (volume) this file is in")
 
     _read_terms = model_validator(mode="before")(register_terms.read_record_terms)
 
@@ -209,6 +212,7 @@ class RecordUpdate(SQLModel):
     note: str | None = Field(default=None, max_length=2000)
     meta: dict[str, Any] | None = Field(default=None, alias="metadata")
     box: str | None = None
+    volume: str | None = None
 
     _read_terms = model_validator(mode="before")(register_terms.read_record_terms)
 
@@ -217,6 +221,7 @@ class RecordPublic(RecordBase):
     model_config = {"populate_by_name": True}
     meta: dict[str, Any] = Field(default_factory=dict, alias="metadata")
     box: str | None = None
+    volume: str | None = None
     location: str | None = None
     location_path: str | None = None
     created_at: datetime

@@ -28,6 +28,7 @@ from server.models.holdings import Record, RecordCreate
 from server.services import copies, records, register_terms
 from server.services.copies import CopyStore
 from server.services.errors import Invalid
+from server.services.people import may_see
 
 NAMESPACE = "http://www.saac.gov.cn/standards/ERM/encapsulation"
 ROOT = "电子文件封装包"
@@ -73,12 +74,13 @@ def _sub(parent: ET.Element, tag: str, text: Any = None, **attrs: str) -> ET.Ele
 
 def export_record(session: Session, store: CopyStore, reference_code: str, *,
                   clearance: str, organisation: str = "archive-twin") -> bytes:
-    """The EEP package of one record and its copies (404 above the clearance)."""
+    """The EEP package of one record (a file, or a volume with its files) and their copies;
+    404 above the clearance, and a volume's files above it are left out like missing ones."""
     record = records.by_reference(session, reference_code, clearance=clearance)
-    fonds = session.exec(select(Fonds).where(Fonds.code == (record.fonds or ""))).first()
-    held = session.exec(select(ElectronicCopy).where(ElectronicCopy.record_id == record.id)
-                        .order_by(col(ElectronicCopy.id))).all()
-    ET.register_namespace("", NAMESPACE)
+    members = [record]
+    if record.level == "volume":
+        members += [f for f in records.files_of(session, record)
+                    if may_see(clearance, f.classification)]
     root = ET.Element(_q(ROOT))
     _sub(root, "封装包格式描述", "本EEP根据中华人民共和国档案行业标准DA/T 48-2009《基于XML的电子文件封装规范》生成")
     _sub(root, "版本", "2009")
@@ -88,7 +90,27 @@ def export_record(session: Session, store: CopyStore, reference_code: str, *,
     _sub(signed, "封装包创建时间", now().isoformat(timespec="seconds"))
     _sub(signed, "封装包创建单位", organisation)
     content = _sub(signed, "封装内容")
-    entity = _sub(_sub(content, "文件实体块"), "文件实体")
+    block = _sub(content, "文件实体块")
+    for member in members:  # the volume first, then the files in it
+        _entity(session, store, block, member, volume=record if member is not record else None)
+    _sub(_sub(content, "业务实体块"), "业务实体")
+    signature = _sub(_sub(root, "电子签名块"), "签名", **{"签名标识符": "修改0-签名1"})
+    _sub(signature, "签名规则", FINGERPRINT)
+    _sub(signature, "签名时间", now().isoformat(timespec="seconds"))
+    _sub(signature, "签名人", organisation)
+    _sub(signature, "签名结果", fingerprint(signed))
+    _sub(signature, "证书", "")
+    _sub(signature, "证书引证", "")
+    _sub(signature, "签名算法标识", "SHA-256")
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def _entity(session: Session, store: CopyStore, block: ET.Element, record: Record, *,
+            volume: Record | None) -> None:
+    fonds = session.exec(select(Fonds).where(Fonds.code == (record.fonds or ""))).first()
+    held = session.exec(select(ElectronicCopy).where(ElectronicCopy.record_id == record.id)
+                        .order_by(col(ElectronicCopy.id))).all()
+    entity = _sub(block, "文件实体")
     _sub(entity, "聚合层次", {"volume": "案卷", "file": "文件"}.get(record.level, "文件"))
     source = _sub(entity, "来源")
     _sub(source, "档案馆代码", fonds.archive_code if fonds and fonds.archive_code else "")
@@ -96,13 +118,15 @@ def export_record(session: Session, store: CopyStore, reference_code: str, *,
     _sub(source, "立档单位名称", fonds.name if fonds else "")
     _sub(entity, "电子文件号", record.reference_code)
     _sub(entity, "档号", record.reference_code)
+    if volume is not None:
+        _sub(entity, "所属案卷", volume.reference_code)
     described = _sub(entity, "内容描述")
     for name, tag in _DESCRIPTION:
         value = getattr(record, name)
         if value is not None and value != "":
             _sub(described, tag, value.isoformat() if isinstance(value, date) else value)
     form = _sub(entity, "形式特征")
-    _sub(form, "文件组合类型", "单件")
+    _sub(form, "文件组合类型", "组合文件" if record.level == "volume" else "单件")
     _sub(form, "页数", record.pages if record.pages is not None else "")
     _sub(form, "文档数量", len(held))
     _sub(_sub(entity, "权限管理"), "控制标识", register_terms.ACCESS_ZH[record.access])
@@ -124,16 +148,6 @@ def export_record(session: Session, store: CopyStore, reference_code: str, *,
         _sub(coded, "编码描述", "本封装包中“编码数据”元素存储的是计算机文件二进制流的Base64编码")
         _sub(coded, "反编码关键字", "base64")
         _sub(coded, "编码数据", base64.b64encode(blob).decode("ascii"))
-    _sub(_sub(content, "业务实体块"), "业务实体")
-    signature = _sub(_sub(root, "电子签名块"), "签名", **{"签名标识符": "修改0-签名1"})
-    _sub(signature, "签名规则", FINGERPRINT)
-    _sub(signature, "签名时间", now().isoformat(timespec="seconds"))
-    _sub(signature, "签名人", organisation)
-    _sub(signature, "签名结果", fingerprint(signed))
-    _sub(signature, "证书", "")
-    _sub(signature, "证书引证", "")
-    _sub(signature, "签名算法标识", "SHA-256")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
 def _text(parent: ET.Element | None, tag: str) -> str | None:
@@ -145,7 +159,8 @@ def _text(parent: ET.Element | None, tag: str) -> str | None:
 
 def import_package(session: Session, store: CopyStore, data: bytes, *, actor: str,
                    max_bytes: int) -> Record:
-    """Create the record a package describes, with its copies; every digest checked first."""
+    """Create the record a package describes (a volume: with its files), with their copies;
+    every document's digest is checked before anything is written. Returns the first record."""
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
@@ -153,23 +168,44 @@ def import_package(session: Session, store: CopyStore, data: bytes, *, actor: st
     if root.tag != _q(ROOT):
         raise Invalid(f"the package's root is {root.tag}, not {ROOT} in {NAMESPACE}",
                       field="file")
-    entity = root.find("e:被签名对象/e:封装内容/e:文件实体块/e:文件实体", _NS)
-    if entity is None:
+    entities = root.findall("e:被签名对象/e:封装内容/e:文件实体块/e:文件实体", _NS)
+    if not entities:
         raise Invalid("the package holds no 文件实体 (封装内容 → 文件实体块 → 文件实体)",
                       field="file")
+    read = [(entity, _documents(entity)) for entity in entities]
+    _check_fingerprint(root)
+    made: list[Record] = []
+    for entity, documents in read:
+        wanted = _description(entity)
+        if wanted.volume is None and made and made[0].level == "volume":
+            wanted.volume = made[0].reference_code
+        record = records.create_record(session, wanted, actor=actor)
+        session.flush()
+        for file_name, blob in documents:
+            stored = store.put_bytes(blob, max_bytes)
+            copies.add_copy(session, reference_code=record.reference_code, stored=stored,
+                            file_name=file_name, actor=actor, max_bytes=max_bytes)
+        made.append(record)
+    return made[0]
+
+
+def _documents(entity: ET.Element) -> list[tuple[str, bytes]]:
+    """Each 文档 of an entity as (file name, bytes), its size and digest checked."""
+    ref = _text(entity, "档号") or _text(entity, "电子文件号") or "?"
     documents = []
     for document in entity.findall("e:文件数据/e:文档", _NS):
         name = document.get("文档标识符") or "?"
         coded = document.find("e:文档数据/e:编码", _NS)
         properties = coded.find("e:电子属性", _NS) if coded is not None else None
         file_name = _text(properties, "计算机文件名") or name
-        label = f"{name} ({file_name})"
+        label = f"{name} ({file_name}) of {ref}"
         try:
             blob = base64.b64decode(_text(coded, "编码数据") or "", validate=True)
         except (binascii.Error, ValueError) as exc:
             raise Invalid(f"document {label}: its 编码数据 is not base64", field="file") from exc
         digest = properties.find("e:校验码", _NS) if properties is not None else None
-        algorithm = (digest.get("算法") or "SHA-256").upper().replace("-", "") if digest is not None else ""
+        algorithm = ((digest.get("算法") or "SHA-256").upper().replace("-", "")
+                     if digest is not None else "")
         expected = (digest.text or "").strip().lower() if digest is not None else ""
         if algorithm == "SHA256":
             actual = hashlib.sha256(blob).hexdigest()
@@ -186,29 +222,28 @@ def import_package(session: Session, store: CopyStore, data: bytes, *, actor: st
             raise Invalid(f"document {label}: {len(blob):,} bytes, the package says {int(size):,}",
                           field="file")
         documents.append((file_name, blob))
-    _check_fingerprint(root)
+    return documents
+
+
+def _description(entity: ET.Element) -> RecordCreate:
     described = entity.find("e:内容描述", _NS)
     fields: dict[str, Any] = {name: _text(described, tag) for name, tag in _DESCRIPTION}
     fields = {k: v for k, v in fields.items() if v is not None}
     fields["reference_code"] = _text(entity, "档号") or _text(entity, "电子文件号") or ""
+    if volume := _text(entity, "所属案卷"):
+        fields["volume"] = volume
     extra = _text(entity, "扩展信息")
     try:
         fields["metadata"] = json.loads(extra) if extra else {}
     except json.JSONDecodeError as exc:
         raise Invalid("the package's 扩展信息 is not JSON", field="file") from exc
     try:
-        wanted = RecordCreate.model_validate(fields)
+        return RecordCreate.model_validate(fields)
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(p) for p in error["loc"]) or "内容描述"
-        raise Invalid(f"the package's description does not read: {where}: {error['msg']}",
-                      field="file") from exc
-    record = records.create_record(session, wanted, actor=actor)
-    for file_name, blob in documents:
-        stored = store.put_bytes(blob, max_bytes)
-        copies.add_copy(session, reference_code=record.reference_code, stored=stored,
-                        file_name=file_name, actor=actor, max_bytes=max_bytes)
-    return record
+        raise Invalid(f"the description of {fields['reference_code']} does not read: {where}: "
+                      f"{error['msg']}", field="file") from exc
 
 
 def _check_fingerprint(root: ET.Element) -> None:

@@ -50,6 +50,21 @@ def _box_id(session: Session, code: str | None) -> int | None:
     return box.id
 
 
+def _volume_id(session: Session, code: str | None, *, record: Record | None = None) -> int | None:
+    """The id of the 案卷 a file is put in (a record of level volume), or None."""
+    if not code or not code.strip():
+        return None
+    volume = session.exec(select(Record).where(Record.reference_code == code.strip())).first()
+    if volume is None:
+        raise Invalid(f"no volume has the reference code {code.strip()}", field="volume")
+    if volume.level != "volume":
+        raise Invalid(f"{volume.reference_code} is a {volume.level}, not a volume (案卷)",
+                      field="volume")
+    if record is not None and record.level == "volume":
+        raise Invalid("a volume is not put in another volume", field="volume")
+    return volume.id
+
+
 def _check_retention(retention: str, years: int | None) -> None:
     if retention == "custom" and not years:
         raise Invalid("a custom retention needs retention_years", field="retention_years")
@@ -80,9 +95,11 @@ def create_record(session: Session, data: RecordCreate, *, actor: str) -> Record
         )
     stamp = now()
     record = Record(
-        **data.model_dump(exclude={"meta", "box"}),
+        **data.model_dump(exclude={"meta", "box", "volume"}),
         extra=data.meta,
         box_id=_box_id(session, data.box),
+        volume_id=_volume_id(session, data.volume) if data.level != "volume" or not data.volume
+        else _refuse_nested_volume(),
         created_at=stamp,
         updated_at=stamp,
     )
@@ -105,6 +122,8 @@ def update_record(session: Session, reference_code: str, data: RecordUpdate, *, 
             raise Invalid(f"a record needs a {required}; leave it out to keep it", field=required)
     if "box" in changes:
         record.box_id = _box_id(session, changes.pop("box"))
+    if "volume" in changes:
+        record.volume_id = _volume_id(session, changes.pop("volume"), record=record)
     if "meta" in changes:
         record.extra = changes.pop("meta") or {}
     for key, value in changes.items():
@@ -199,6 +218,16 @@ def search_records(
     return Found(list(rows), total, capped)
 
 
+def _refuse_nested_volume() -> int:
+    raise Invalid("a volume is not put in another volume", field="volume")
+
+
+def files_of(session: Session, volume: Record) -> list[Record]:
+    """The files put in a volume, in 档号 order."""
+    return list(session.exec(select(Record).where(Record.volume_id == volume.id)
+                             .order_by(col(Record.reference_code))).all())
+
+
 def _as_is(column: ColumnElement[Any]) -> ColumnElement[Any]:
     return column
 
@@ -213,15 +242,19 @@ def present(session: Session, records: list[Record]) -> list[RecordPublic]:
         if loc_ids
         else {}
     )
+    volume_ids = {r.volume_id for r in records if r.volume_id}
+    volumes = dict(session.exec(select(Record.id, Record.reference_code).where(
+        col(Record.id).in_(volume_ids))).all()) if volume_ids else {}
     shown = []
     for record in records:
         box = boxes.get(record.box_id)
         place = places.get(box.location_id) if box else None
         shown.append(
             RecordPublic(
-                **record.model_dump(exclude={"id", "extra", "box_id"}),
+                **record.model_dump(exclude={"id", "extra", "box_id", "volume_id"}),
                 metadata=record.extra or {},
                 box=box.code if box else None,
+                volume=volumes.get(record.volume_id),
                 location=place.code if place else None,
                 location_path=place.path if place else None,
             )
@@ -232,5 +265,8 @@ def present(session: Session, records: list[Record]) -> list[RecordPublic]:
 def snapshot(session: Session, record: Record) -> dict:
     """What the audit log keeps of a record."""
     box = session.get(Box, record.box_id) if record.box_id else None
-    data = record.model_dump(exclude={"id", "box_id", "created_at", "updated_at", "extra"})
-    return {**data, "metadata": record.extra, "box": box.code if box else None}
+    data = record.model_dump(exclude={"id", "box_id", "volume_id", "created_at", "updated_at",
+                                      "extra"})
+    volume = session.get(Record, record.volume_id) if record.volume_id else None
+    return {**data, "metadata": record.extra, "box": box.code if box else None,
+            **({"volume": volume.reference_code} if volume else {})}

@@ -488,3 +488,36 @@ def test_an_xlsx_register_with_date_cells_and_chinese_headers(client, auth):
     first = record(client, admin, "KU·2023·D30·0001")
     assert (first["date"], first["pages"], first["retention"]) == ("2023-12-31", 120, "30y")
     assert record(client, admin, "KU·2023·D30·0002")["pages"] == 98
+
+
+def test_a_volume_travels_with_its_files_in_one_package(client, auth, tmp_path):
+    admin = auth("admin")
+    volume = client.post("/api/records", headers=admin, json={
+        "reference_code": "X013-KJ·2020·Y-001", "title": "二号楼竣工图", "level": "案卷",
+        "fonds": "X013", "year": 2020})
+    assert volume.status_code == 201 and volume.json()["level"] == "volume"
+    for n, title in ((1, "总平面图"), (2, "一层平面图")):
+        made = client.post("/api/records", headers=admin, json={
+            "reference_code": f"X013-KJ·2020·Y-001-{n:03d}", "title": title,
+            "volume": "X013-KJ·2020·Y-001", "year": 2020, "classification": "内部"})
+        assert made.status_code == 201, made.text
+        assert made.json()["volume"] == "X013-KJ·2020·Y-001"
+        upload(client, admin, made.json()["reference_code"], make_pdf(title), name=f"{title}.pdf")
+    nested = client.post("/api/records", headers=admin, json={
+        "reference_code": "X", "title": "x", "volume": "X013-KJ·2020·Y-001-001"})
+    assert nested.status_code == 422 and nested.json()["field"] == "volume"
+
+    package = client.get("/api/records/X013-KJ·2020·Y-001/package", headers=admin)
+    assert package.content.count("<文件实体>".encode()) == 3
+    other, receiver = _second_archive(tmp_path)
+    with other:
+        taken = other.post("/api/packages", headers=receiver,
+                           files={"file": ("volume.xml", package.content, "application/xml")})
+        assert taken.status_code == 201, taken.text
+        assert taken.json()["reference_code"] == "X013-KJ·2020·Y-001"
+        for n, title in ((1, "总平面图"), (2, "一层平面图")):
+            there = record(other, receiver, f"X013-KJ·2020·Y-001-{n:03d}")
+            assert there["volume"] == "X013-KJ·2020·Y-001" and there["title"] == title
+            copies = other.get(f"/api/records/{there['reference_code']}/copies",
+                               headers=receiver).json()["items"]
+            assert [c["file_name"] for c in copies] == [f"{title}.pdf"]

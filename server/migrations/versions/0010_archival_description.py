@@ -65,6 +65,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("document_number", Text(length=100), nullable=True))
         batch_op.add_column(sa.Column("pages", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("note", Text(length=2000), nullable=True))
+    # The 案卷 a file is in. SQLite takes the reference inline with ADD COLUMN (no table
+    # rebuild, so the search triggers stay); PostgreSQL as a named constraint.
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE records ADD COLUMN volume_id INTEGER REFERENCES records (id)")
+    else:
+        op.add_column("records", sa.Column("volume_id", sa.Integer(), nullable=True))
+        op.create_foreign_key("records_volume_id_fkey", "records", "records", ["volume_id"], ["id"])
+    op.create_index("ix_records_volume_id", "records", ["volume_id"], unique=False)
 
     op.create_table(
         "fonds",
@@ -124,14 +132,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        four = {k: v for k, v in TRIGRAM_ACCESS.items() if k != "top_secret"}
-        _recreate_triggers(four, {name: f"access{name}" for name in four})
     op.drop_table("four_property_checks")
     op.drop_table("register_imports")
     op.drop_table("reference_templates")
     op.drop_table("fonds")
+    op.drop_index("ix_records_volume_id", table_name="records")
     with op.batch_alter_table("records", schema=None) as batch_op:
-        for name in ("note", "pages", "document_number", "creator", "date", "item", "category",
+        for name in ("volume_id", "note", "pages", "document_number", "creator", "date", "item", "category",
                      "level", "access", "classification_term"):
             batch_op.drop_column(name)
+    if op.get_bind().dialect.name == "sqlite":
+        # Last: dropping the columns rebuilt the table, and its triggers went with it.
+        four = {k: v for k, v in TRIGRAM_ACCESS.items() if k != "top_secret"}
+        _recreate_triggers(four, {name: f"access{name}" for name in four})
