@@ -26,6 +26,27 @@ _TEXT = {
 }
 
 
+# Each item as a Chinese report names it (the stored item keeps the English name).
+ITEM_ZH = {
+    "固化信息 digests match what was recorded at filing": "固化信息有效性检测（摘要值与归档时一致）",
+    "元数据 metadata length, type, value sets and special characters":
+        "元数据项数据长度、类型、值域及特殊字符检测",
+    "档号 format (DA/T 13-2022)": "档号规范性检测（DA/T 13-2022）",
+    "档号 unique": "档号重复性检测",
+    "file properties against metadata (size, format)": "电子文件属性与元数据一致性检测",
+    "count against the filing register": "总件数与归档登记相符性检测",
+    "required description items (DA/T 18-2022, file level)": "必填著录项目检测（DA/T 18-2022 文件级）",
+    "开放标识 reviewed before transfer (划控)": "开放标识审核（划控）检测",
+    "no gaps in 件号 (continuous numbering)": "件号连续性检测",
+    "every described copy present": "电子文件齐全性检测",
+    "format identified and on the allowed list": "文件格式检测（可识别且在允许范围内）",
+    "the file opens (real parser), not encrypted": "文件可读性检测（可正常打开、未加密）",
+    "a backup restores (preservation stage)": "备份数据可恢复性检测（长期保存环节）",
+    "virus scan (ClamAV clamd)": "病毒检测（ClamAV）",
+    "access control on classified records": "涉密档案访问控制检测",
+}
+
+
 def render(check: FourPropertyCheck, language: str = "en") -> bytes:
     """The check as a PDF."""
     from reportlab.lib import colors
@@ -56,7 +77,8 @@ def render(check: FourPropertyCheck, language: str = "en") -> bytes:
             lines.append(t["more"].format(n=len(item["failures"]) - 20))
         if item.get("why"):
             lines.append(item["why"])
-        rows.append([Paragraph(t[item["property"]], body), Paragraph(_escape(item["item"]), body),
+        name = ITEM_ZH.get(item["item"], item["item"]) if language == "zh" else item["item"]
+        rows.append([Paragraph(t[item["property"]], body), Paragraph(_escape(name), body),
                      Paragraph(t[item["result"]], body),
                      Paragraph("<br/>".join(_escape(x) for x in lines) or "—", body)])
         if item["result"] == "fail":

@@ -257,7 +257,7 @@ def test_a_four_property_check_finds_what_is_wrong_and_is_kept(client, auth, set
     assert register["rows"] == 5 and len(register["records"]) == 5
     assert [(c["id"], c["passed"], c["url"]) for c in register["checks"]] == [
         (check["id"], False, f"/api/checks/{check['id']}")]
-    for lang, word in (("zh", "四性检测"), ("en", "Four-property check")):
+    for lang, word in (("zh", "件号连续性检测"), ("en", "Four-property check")):
         pdf = client.get(check["report_url"], headers=admin, params={"lang": lang})
         assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
         text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
