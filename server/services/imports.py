@@ -263,6 +263,11 @@ def _changes(session: Session, row: _Row, record: Record) -> dict[str, Any]:
     # Only the columns the file has are compared: a register without a description column
     # leaves descriptions alone; extra columns are merged into the metadata.
     given = {f for f in RECORD_FIELDS if f in row.columns} - {"reference_code"}
+    # A column carries its companion: 机密★10年 its term, 定期5年 its years.
+    if "classification" in given:
+        given.add("classification_term")
+    if "retention" in given:
+        given.add("retention_years")
     wanted = row.data.model_dump(include=given)
     changes = {k: v for k, v in wanted.items() if getattr(record, k) != v}
     merged = {**(record.extra or {}), **row.data.meta}

@@ -62,6 +62,12 @@ def test_a_chinese_register_in_gb18030_imports_with_every_value_form(client, aut
     assert answer.status_code == 200, answer.text
     report = answer.json()
     assert report["created"] == 11 and report["problems"] == [] and report["import"]
+    again = post(client, admin, ZH_REGISTER.encode("gb18030")).json()
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 11)
+    longer = ZH_REGISTER.replace("机密★10年", "机密★20年").encode("gb18030")
+    assert post(client, admin, longer).json()["updated"] == 1
+    assert record(client, admin, "WS·2024·D10·0001")["classification_term"] == "20年"
+    assert post(client, admin, ZH_REGISTER.encode("gb18030")).json()["updated"] == 1
 
     first = record(client, admin, "WS·2024·Y·0001")
     assert (first["retention"], first["classification"], first["access"]) == (
