@@ -50,18 +50,18 @@ def _box_id(session: Session, code: str | None) -> int | None:
     return box.id
 
 
-def _volume_id(session: Session, code: str | None, *, record: Record | None = None) -> int | None:
-    """The id of the 案卷 a file is put in (a record of level volume), or None."""
+def _volume_id(session: Session, code: str | None, *, level: str) -> int | None:
+    """The id of the 案卷 a record of this level is put in (a record of level volume), or None."""
     if not code or not code.strip():
         return None
+    if level == "volume":
+        raise Invalid("a volume is not put in another volume", field="volume")
     volume = session.exec(select(Record).where(Record.reference_code == code.strip())).first()
     if volume is None:
         raise Invalid(f"no volume has the reference code {code.strip()}", field="volume")
     if volume.level != "volume":
         raise Invalid(f"{volume.reference_code} is a {volume.level}, not a volume (案卷)",
                       field="volume")
-    if record is not None and record.level == "volume":
-        raise Invalid("a volume is not put in another volume", field="volume")
     return volume.id
 
 
@@ -98,8 +98,7 @@ def create_record(session: Session, data: RecordCreate, *, actor: str) -> Record
         **data.model_dump(exclude={"meta", "box", "volume"}),
         extra=data.meta,
         box_id=_box_id(session, data.box),
-        volume_id=_volume_id(session, data.volume) if data.level != "volume" or not data.volume
-        else _refuse_nested_volume(),
+        volume_id=_volume_id(session, data.volume, level=data.level),
         created_at=stamp,
         updated_at=stamp,
     )
@@ -123,7 +122,8 @@ def update_record(session: Session, reference_code: str, data: RecordUpdate, *, 
     if "box" in changes:
         record.box_id = _box_id(session, changes.pop("box"))
     if "volume" in changes:
-        record.volume_id = _volume_id(session, changes.pop("volume"), record=record)
+        record.volume_id = _volume_id(session, changes.pop("volume"),
+                                      level=changes.get("level", record.level))
     if "meta" in changes:
         record.extra = changes.pop("meta") or {}
     for key, value in changes.items():
@@ -216,10 +216,6 @@ def search_records(
         by_id = {r.id: r for r in session.exec(select(Record).where(col(Record.id).in_(rows)))}
         rows = [by_id[i] for i in rows]
     return Found(list(rows), total, capped)
-
-
-def _refuse_nested_volume() -> int:
-    raise Invalid("a volume is not put in another volume", field="volume")
 
 
 def files_of(session: Session, volume: Record) -> list[Record]:
