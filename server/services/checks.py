@@ -219,6 +219,10 @@ def _metadata_values(rows: list[Record]) -> Item:
             item.fail(ref, f"密级 {r.classification!r} is none of the five levels")
         if r.access not in register_terms.ACCESS_LEVELS:
             item.fail(ref, f"开放标识 {r.access!r} is none of {register_terms.ACCESS_LEVELS}")
+        if r.level not in register_terms.LEVELS:
+            item.fail(ref, f"著录层级 {r.level!r} is none of {register_terms.LEVELS}")
+        if r.category and r.category not in reference_codes.CATEGORIES:
+            item.fail(ref, f"门类 {r.category!r} is none of the DA/T 13 codes")
         if r.year is not None and not 1000 <= r.year <= 2999:
             item.fail(ref, f"年度 {r.year} is not a four-digit year")
         if r.date and r.year and r.date.year != r.year:
