@@ -459,6 +459,18 @@ EN: dict[str, str] = {
     "scan.refused.not_a_box": "Scan a box, not a location",
     "box.loan_unknown_borrower": "Nobody signs in as {name}: lend to a registered person "
                                  "(an administrator adds people under Users).",
+    # --- records as Chinese archives keep them (issue 12) ---
+    "class.top_secret": "Top secret",
+    "access.open": "Open",
+    "access.controlled": "Controlled",
+    "access.delayed": "Opening delayed",
+    "access.unreviewed": "Not reviewed",
+    "field.access": "Access",
+    "field.date": "Date",
+    "field.creator": "Creator",
+    "field.document_number": "Document no.",
+    "field.pages": "Pages",
+    "field.note": "Note",
 }
 
 ZH: dict[str, str] = {
@@ -900,6 +912,18 @@ ZH: dict[str, str] = {
     "scan.refused.not_on_loan": "未借出",
     "scan.refused.not_a_box": "请扫描档案盒，而非位置",
     "box.loan_unknown_borrower": "没有名为 {name} 的用户：请借给已登记的人员（由管理员在用户管理中添加）。",
+    # --- records as Chinese archives keep them (issue 12) ---
+    "class.top_secret": "绝密",
+    "access.open": "开放",
+    "access.controlled": "控制",
+    "access.delayed": "延期开放",
+    "access.unreviewed": "未审核",
+    "field.access": "开放标识",
+    "field.date": "日期",
+    "field.creator": "责任者",
+    "field.document_number": "文号",
+    "field.pages": "页数",
+    "field.note": "备注",
 }
 
 CATALOGUES: dict[str, Mapping[str, str]] = {"en": EN, "zh": ZH}

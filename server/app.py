@@ -6,6 +6,8 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlmodel import Session
@@ -15,6 +17,7 @@ from server.api import (
     auth,
     climate,
     copies,
+    description,
     devices,
     holdings,
     imports,
@@ -27,6 +30,7 @@ from server.api import (
 )
 from server.db import make_engine, writing
 from server.leader import Duty, Leadership
+from server.services import register_terms
 from server.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from server.services.live import Feed
 from server.settings import Settings
@@ -81,12 +85,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.signed_in = {}  # token -> (until, user); see server.api.deps.current_user
 
     @app.exception_handler(DomainError)
-    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+    async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
         code = next((c for kind, c in STATUS_OF.items() if isinstance(exc, kind)), 400)
         body = {"detail": exc.message}
+        chinese = getattr(exc, "message_zh", None)  # e.g. a 档号 that disagrees with its record
+        if chinese and register_terms.language_of(request.headers.get("accept-language")) == "zh":
+            body["detail"] = chinese
         if exc.field:
             body["field"] = exc.field
         return JSONResponse(status_code=code, content=body)
+
+    @app.exception_handler(RequestValidationError)
+    async def unreadable_term(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # A register term (保管期限, 密级, 开放标识 ...) no form matches: say which forms it
+        # takes, in the caller's language, in the usual {"detail", "field"} shape.
+        for error in exc.errors():
+            term = (error.get("ctx") or {}).get("error")
+            if isinstance(term, register_terms.TermError):
+                language = register_terms.language_of(request.headers.get("accept-language"))
+                return JSONResponse(status_code=422,
+                                    content={"detail": term.message(language), "field": term.field})
+        return await request_validation_exception_handler(request, exc)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:
@@ -116,6 +135,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    lending.router):
         app.include_router(router)
     app.include_router(stocktakes.router)
+    for router in (description.fonds_router, description.check_router,
+                   description.package_router, description.forms_router):  # DA/T 18, 22, 48, 70
+        app.include_router(router)
     from dashboard import pages  # the pages, /events and /static (only app.py imports dashboard)
 
     pages.install(app)

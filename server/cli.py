@@ -13,6 +13,7 @@ from collections.abc import Callable
 from sqlmodel import Session
 
 from server.db import make_engine, migrate, session_scope, writing
+from server.services.people import CLEARANCE_ORDER, HIGHEST_CLEARANCE
 from server.settings import Settings, UnsafeSettings
 
 log = logging.getLogger(__name__)
@@ -278,7 +279,7 @@ def cmd_labels_print(args: argparse.Namespace, settings: Settings) -> int:
             first, _, last = args.range.partition("-")
             codes += labelling.expand_range(first, last or first)
         with Session(make_engine(settings.db_url)) as session:
-            found = labelling.labels_for(session, codes, scheme=scheme, clearance="secret")
+            found = labelling.labels_for(session, codes, scheme=scheme, clearance=HIGHEST_CLEARANCE)
     except DomainError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
@@ -337,7 +338,8 @@ def cmd_import_records(args: argparse.Namespace, settings: Settings) -> int:
             report = imports.import_records(
                 session, data, scheme=scheme, actor=f"cli:{getpass.getuser()}",
                 file_name=args.file, skip_invalid=args.skip_invalid,
-                create_missing=args.create_missing, on_progress=progress)
+                create_missing=args.create_missing, on_progress=progress,
+                language=args.lang)
         except DomainError as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             return 2
@@ -353,7 +355,10 @@ def cmd_import_records(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print(f"imported {report.rows} rows: {report.created} created, {report.updated} updated, "
           f"{report.unchanged} unchanged, {report.skipped} skipped; "
-          f"{report.boxes_created} boxes and {report.locations_created} locations created")
+          f"{report.boxes_created} boxes and {report.locations_created} locations created"
+          f" (register {report.import_id})")
+    for gap in report.gaps:
+        print(f"gap in {gap.klass}: item(s) {', '.join(f'{n:04d}' for n in gap.missing)} missing")
     return 0
 
 
@@ -394,6 +399,39 @@ def cmd_loans_remind(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{mailed} reminders e-mailed")
     engine.dispose()
     return 0
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the DA/T 70 four-property check over a scope; exit 1 when an item fails."""
+    from server.models.description import CheckRequest, CheckScope
+    from server.services import checks
+    from server.services.copies import CopyStore
+    from server.services.errors import DomainError
+
+    scope = CheckScope.model_validate({"fonds": args.fonds, "year": args.year,
+                                       "import": args.register, "records": args.records or None})
+    context = checks.CheckContext(store=CopyStore(settings.copies_path),
+                                  allowed_formats=tuple(settings.allowed_formats),
+                                  clamd=settings.clamd)
+    try:
+        with session_scope(make_engine(settings.db_url)) as session:
+            check = checks.run_check(session, CheckRequest(stage=args.stage, scope=scope),
+                                     context=context, actor=f"cli:{getpass.getuser()}",
+                                     clearance=HIGHEST_CLEARANCE)
+            items, check_id = list(check.items), check.id
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    for item in items:
+        print(f"{item['result']:>11}  {item['property']:<12} {item['item']}")
+        for failure in item["failures"]:
+            copy = f" copy {failure['copy']}" if failure.get("copy") else ""
+            print(f"{'':13}- {failure['record']}{copy}: {failure['reason']}")
+        if item.get("why"):
+            print(f"{'':13}({item['why']})")
+    failed = sum(i["result"] == "fail" for i in items)
+    print(f"check {check_id}: {len(items)} items, {failed} failed")
+    return 1 if failed else 0
 
 
 def _free_port(host: str, wanted: int) -> int:
@@ -626,7 +664,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("username")
     p.add_argument("--role", required=True,
                    choices=["admin", "archivist", "staff", "facilities", "borrower"])
-    p.add_argument("--clearance", choices=["public", "internal", "confidential", "secret"])
+    p.add_argument("--clearance", choices=list(CLEARANCE_ORDER))
     p.add_argument("--full-name")
     p.add_argument("--password", help="default: read one line from standard input")
     p.set_defaults(run=cmd_users_add)
@@ -691,6 +729,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="import the good rows and report the rest (default: all or nothing)")
     p.add_argument("--create-missing", action="store_true",
                    help="create the boxes and locations (given by path) the file names")
+    p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the problems")
     p.set_defaults(run=cmd_import_records)
 
     copies = verbs.add_parser("copies", help="electronic copies").add_subparsers(
@@ -702,6 +741,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="loans_verb", required=True)
     p = lending.add_parser("remind", help="mark overdue loans and send due reminders now")
     p.set_defaults(run=cmd_loans_remind)
+    p = verbs.add_parser("check", help="the DA/T 70 four-property check (exit 1 when an item fails)")
+    p.add_argument("--stage", choices=["filing", "transfer", "preservation"], default="filing")
+    p.add_argument("--fonds")
+    p.add_argument("--year", type=int)
+    p.add_argument("--import", dest="register", type=int, help="a register import's id")
+    p.add_argument("records", nargs="*", help="reference codes (default: the whole scope)")
+    p.set_defaults(run=cmd_check)
     return parser
 
 

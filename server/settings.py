@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     demo: bool = False
     upload_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
     copies_dir: Path | None = None
+    # --- archival description (DA/T 70 four-property check) ---
+    clamd: str | None = Field(
+        default=None, description="ClamAV's clamd: a Unix socket path or HOST:PORT; unset, the "
+        "virus scan of a four-property check says not_checked",
+    )
+    allowed_formats: list[str] = Field(
+        default_factory=lambda: ["PDF", "OFD", "TIFF", "JPEG", "PNG", "XML", "plain text"],
+        description="formats a four-property check accepts as archival (GB/T 18894, DA/T 47)",
+    )
     devices_enabled: bool = Field(
         default=True, description="start the broker link, ingest and scheduled jobs with the app"
     )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from server.api.deps import Archivist, SchemeDep, SessionDep, SettingsDep
-from server.services import imports
+from server.services import imports, register_terms
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 
@@ -19,6 +19,11 @@ class ProblemPublic(BaseModel):
     column: str
     value: str
     message: str
+
+
+class GapPublic(BaseModel):
+    class_: str = Field(alias="class", description="门类·年度·保管期限(·机构), e.g. WS·2024·Y")
+    missing: list[int]
 
 
 class ImportReportPublic(BaseModel):
@@ -31,12 +36,14 @@ class ImportReportPublic(BaseModel):
     boxes_created: int
     locations_created: int
     problems: list[ProblemPublic]
+    gaps: list[GapPublic] = []
+    import_: int | None = Field(None, alias="import", description="the register's id (a check's scope)")
 
 
 @router.post("", response_model=ImportReportPublic,
              responses={422: {"description": "nothing imported; the report lists every problem"}})
 def import_register(
-    session: SessionDep, settings: SettingsDep, scheme: SchemeDep, user: Archivist,
+    request: Request, session: SessionDep, settings: SettingsDep, scheme: SchemeDep, user: Archivist,
     file: Annotated[UploadFile, File(description="a CSV (UTF-8 or GB18030) or XLSX register")],
     skip_invalid: Annotated[bool, Form(description="import the good rows, report the rest")] = False,
     create_missing: Annotated[bool, Form(description="create boxes and locations the file names")] = False,
@@ -49,6 +56,7 @@ def import_register(
     report = imports.import_records(
         session, data, scheme=scheme, actor=user.username, file_name=file.filename,
         skip_invalid=skip_invalid, create_missing=create_missing,
+        language=register_terms.language_of(request.headers.get("accept-language")),
     )
     if not report.imported:
         session.rollback()

@@ -4,6 +4,12 @@ from server.models.alarms import Alarm
 from server.models.audit import AuditEntry
 from server.models.climate import ClimateProfile, ClimateRollup, ClimateSample, RoomClimate
 from server.models.copies import CopyCheck, ElectronicCopy
+from server.models.description import (
+    Fonds,
+    FourPropertyCheck,
+    ReferenceTemplate,
+    RegisterImport,
+)
 from server.models.devices import Device, DeviceMessage, DeviceReject
 from server.models.holdings import Box, Movement, Record
 from server.models.lending import DisposalHold, Hold, LendingRequest, LoanReminder, RequestItem
@@ -26,6 +32,8 @@ __all__ = [
     "DeviceReject",
     "DisposalHold",
     "ElectronicCopy",
+    "Fonds",
+    "FourPropertyCheck",
     "Hold",
     "LendingRequest",
     "Loan",
@@ -35,6 +43,8 @@ __all__ = [
     "NewsCursor",
     "OutboxEntry",
     "Record",
+    "ReferenceTemplate",
+    "RegisterImport",
     "RequestItem",
     "RoomClimate",
     "Site",

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
 from labels.identifiers import cannot_be_a_code
 from server.models.columns import Json, Timestamp
+from server.services import register_terms
 
 
 class BoxStatus(StrEnum):
@@ -26,9 +28,11 @@ class BoxStatus(StrEnum):
 
 
 Retention = Literal["permanent", "30y", "10y", "custom"]
-Classification = Literal["public", "internal", "confidential", "secret"]
+Classification = Literal["public", "internal", "confidential", "secret", "top_secret"]
 MoveReason = Literal["scan", "rfid", "manual", "loan", "stocktake", "import"]
-CLASSIFICATIONS: tuple[str, ...] = ("public", "internal", "confidential", "secret")
+CLASSIFICATIONS: tuple[str, ...] = ("public", "internal", "confidential", "secret", "top_secret")
+Access = Literal["open", "controlled", "delayed", "unreviewed"]
+DescriptionLevel = Literal["fonds", "category", "volume", "file"]
 
 
 class Box(SQLModel, table=True):
@@ -104,6 +108,19 @@ class RecordBase(SQLModel):
     retention: Retention = "permanent"
     retention_years: int | None = Field(default=None, gt=0, le=1000)
     classification: Classification = "internal"
+    # Description per DA/T 18-2022 (file level); the register's words are read by
+    # server.services.register_terms.
+    classification_term: str | None = Field(default=None, max_length=20,
+                                            description="保密期限, e.g. 10年 of 机密★10年")
+    access: Access = Field(default="unreviewed", description="开放标识")
+    level: DescriptionLevel = Field(default="file", description="著录层级")
+    category: str | None = Field(default=None, max_length=2, description="门类 (DA/T 13), e.g. WS")
+    item: int | None = Field(default=None, ge=1, description="件号")
+    date: dt.date | None = Field(default=None, description="日期")
+    creator: str | None = Field(default=None, max_length=200, description="责任者")
+    document_number: str | None = Field(default=None, max_length=100, description="文号")
+    pages: int | None = Field(default=None, ge=0, le=1_000_000, description="页数")
+    note: str | None = Field(default=None, max_length=2000, description="备注")
 
 
 class Record(RecordBase, table=True):
@@ -120,10 +137,18 @@ class Record(RecordBase, table=True):
     classification: str = Field(  # type: ignore[assignment]
         default="internal", max_length=12, index=True
     )
+    # Defaults in the database too: rows written by bulk paths (COPY) or restored from older
+    # backups get them.
+    access: str = Field(  # type: ignore[assignment]
+        default="unreviewed", max_length=12, sa_column_kwargs={"server_default": "unreviewed"})
+    level: str = Field(  # type: ignore[assignment]
+        default="file", max_length=10, sa_column_kwargs={"server_default": "file"})
     fonds: str | None = Field(default=None, max_length=50, index=True)
     year: int | None = Field(default=None, index=True)
     extra: dict[str, Any] = Field(default_factory=dict, sa_type=Json)
     box_id: int | None = Field(default=None, foreign_key="boxes.id", index=True)
+    volume_id: int | None = Field(default=None, foreign_key="records.id", index=True,
+                                  description="the 案卷 this file is in")
     created_at: datetime = Field(sa_type=Timestamp)
     updated_at: datetime = Field(sa_type=Timestamp)
 
@@ -142,12 +167,22 @@ def _reference_code_is_printable(value: str) -> str:
 
 class RecordCreate(RecordBase):
     model_config = {"extra": "forbid", "populate_by_name": True}
+    reference_code: str = Field(
+        default="", max_length=100, schema_extra={"examples": ["WS·2024·Y·0001"]},
+        description="档号; left out (with category and year given), the next code is built",
+    )
     meta: dict[str, Any] = Field(
         default_factory=dict, alias="metadata", description="free metadata (any keys)"
     )
     box: str | None = Field(default=None, schema_extra={"examples": ["B00000123"]})
+    volume: str | None = Field(default=None, description="档号 of the 案卷 (volume) this file is in")
 
-    _check_reference = field_validator("reference_code")(_reference_code_is_printable)
+    _read_terms = model_validator(mode="before")(register_terms.read_record_terms)
+
+    @field_validator("reference_code")
+    @classmethod
+    def _check_reference(cls, value: str) -> str:
+        return _reference_code_is_printable(value) if value.strip() else ""
 
 
 class RecordUpdate(SQLModel):
@@ -166,14 +201,28 @@ class RecordUpdate(SQLModel):
     retention: Retention | None = None
     retention_years: int | None = Field(default=None, gt=0, le=1000)
     classification: Classification | None = None
+    classification_term: str | None = Field(default=None, max_length=20)
+    access: Access | None = None
+    level: DescriptionLevel | None = None
+    category: str | None = Field(default=None, max_length=2)
+    item: int | None = Field(default=None, ge=1)
+    date: dt.date | None = None
+    creator: str | None = Field(default=None, max_length=200)
+    document_number: str | None = Field(default=None, max_length=100)
+    pages: int | None = Field(default=None, ge=0, le=1_000_000)
+    note: str | None = Field(default=None, max_length=2000)
     meta: dict[str, Any] | None = Field(default=None, alias="metadata")
     box: str | None = None
+    volume: str | None = None
+
+    _read_terms = model_validator(mode="before")(register_terms.read_record_terms)
 
 
 class RecordPublic(RecordBase):
     model_config = {"populate_by_name": True}
     meta: dict[str, Any] = Field(default_factory=dict, alias="metadata")
     box: str | None = None
+    volume: str | None = None
     location: str | None = None
     location_path: str | None = None
     created_at: datetime

@@ -23,7 +23,7 @@ class Role(StrEnum):
 
 
 ROLES: tuple[str, ...] = tuple(Role)
-Clearance = Literal["public", "internal", "confidential", "secret"]
+Clearance = Literal["public", "internal", "confidential", "secret", "top_secret"]
 
 
 class User(SQLModel, table=True):

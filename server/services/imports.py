@@ -10,11 +10,13 @@ audited like any other change).
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,9 +24,10 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from server.clock import now
+from server.models.description import RegisterImport
 from server.models.holdings import Box, BoxStatus, Record, RecordCreate, RecordUpdate
 from server.models.places import LOCATION_KINDS, Location, LocationCreate
-from server.services import audit, boxes, locations, records
+from server.services import audit, boxes, locations, records, reference_codes, register_terms
 from server.services.codes import CodeScheme
 from server.services.errors import Conflict, DomainError, Invalid
 
@@ -32,29 +35,10 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 
-# Header (normalised: lower case, spaces and dashes as _) → field of RecordCreate.
-HEADERS: dict[str, str] = {
-    "reference_code": "reference_code", "reference": "reference_code", "ref": "reference_code",
-    "档号": "reference_code",
-    "title": "title", "题名": "title",
-    "description": "description", "内容摘要": "description", "摘要": "description",
-    "fonds": "fonds", "全宗": "fonds", "全宗号": "fonds",
-    "series": "series", "类别": "series", "类别号": "series",
-    "year": "year", "年度": "year",
-    "retention": "retention", "保管期限": "retention",
-    "retention_years": "retention_years",
-    "classification": "classification", "密级": "classification",
-    "box": "box", "box_code": "box", "盒号": "box",
-    "location": "location", "location_code": "location", "位置": "location", "存放位置": "location",
-}
-VALUES: dict[str, dict[str, str]] = {
-    "retention": {"永久": "permanent", "30年": "30y", "定期30年": "30y", "10年": "10y",
-                  "定期10年": "10y"},
-    "classification": {"公开": "public", "内部": "internal", "秘密": "confidential",
-                       "机密": "secret"},
-}
+# Headers and values are read by server.services.register_terms (one home for both).
 RECORD_FIELDS = ("reference_code", "title", "description", "fonds", "series", "year", "retention",
-                 "retention_years", "classification")
+                 "retention_years", "classification", "classification_term", "access", "level",
+                 "category", "item", "date", "creator", "document_number", "pages", "note")
 BOX_CODE = re.compile(r"^B\d{8}$")
 LOCATION_CODE = re.compile(r"^L\d{8}$")
 PATH_SPLIT = re.compile(r"\s*(?:›|>|/)\s*")
@@ -83,6 +67,8 @@ class ImportReport:
     locations_created: int = 0
     imported: bool = False
     problems: list[Problem] = field(default_factory=list)
+    gaps: list[reference_codes.Gap] = field(default_factory=list)
+    import_id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for the API and the CLI."""
@@ -94,6 +80,8 @@ class ImportReport:
                 {"row": p.row, "column": p.column, "value": p.value, "message": p.message}
                 for p in self.problems
             ],
+            "gaps": [{"class": g.klass, "missing": g.missing} for g in self.gaps],
+            "import": self.import_id,
         }
 
 
@@ -184,11 +172,11 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    if isinstance(value, datetime):  # a date cell of a workbook: the day is what counts
+        value = value.date().isoformat()
+    elif isinstance(value, date):
+        value = value.isoformat()
     return str(value).strip()
-
-
-def _normalise_header(name: str) -> str:
-    return re.sub(r"[\s\-]+", "_", name.strip().lower())
 
 
 # --- checking the rows --------------------------------------------------------------------
@@ -205,34 +193,58 @@ class _Row:
     changes: dict[str, Any] = field(default_factory=dict)
 
 
-def _parse_row(number: int, cells: dict[str, Any]) -> tuple[_Row | None, list[Problem]]:
+def _parse_row(number: int, cells: dict[str, Any], language: str = "en"
+               ) -> tuple[_Row | None, list[Problem]]:
     known: dict[str, Any] = {}
     columns: dict[str, str] = {}
     raw: dict[str, str] = {}
     meta: dict[str, str] = {}
     for header, value in cells.items():
         text_value = _cell(value)
-        target = HEADERS.get(_normalise_header(header or ""))
+        target = register_terms.header_field(header or "")
         if target is None:
             if header and text_value:
                 meta[header] = text_value
             continue
         columns[target], raw[target] = header, text_value
         if text_value:
-            known[target] = VALUES.get(target, {}).get(text_value, text_value)
+            known[target] = text_value
     location = known.pop("location", None)
     problems: list[Problem] = []
+    numbered = "category" in columns and "year" in columns  # codes can be built
     for required in ("reference_code", "title"):
-        if required not in columns:
+        if required not in columns and not (required == "reference_code" and numbered):
             problems.append(Problem(number, required, "", f"the file has no {required} column"))
+    known, unread = register_terms.read_each_term(known)
+    for term in unread:
+        problems.append(Problem(number, columns.get(term.field, term.field), term.value,
+                                term.message(language)))
+    if unread:
+        return None, problems
     try:
         data = RecordCreate.model_validate({**known, "metadata": meta})
     except ValidationError as exc:
         for error in exc.errors():
+            cause = (error.get("ctx") or {}).get("error")
+            if isinstance(cause, register_terms.TermError):
+                problems.append(Problem(number, columns.get(cause.field, cause.field),
+                                        cause.value, cause.message(language)))
+                continue
             name = str(error["loc"][0]) if error["loc"] else "row"
             problems.append(Problem(number, columns.get(name, name), raw.get(name, ""),
                                     error["msg"]))
         return None, problems
+    try:
+        filled = reference_codes.check(
+            None, code=data.reference_code, fonds=data.fonds, category=data.category,
+            year=data.year, retention=data.retention, retention_years=data.retention_years,
+            item=data.item, given=data.model_fields_set) if data.reference_code else {}
+        for key, value in filled.items():
+            setattr(data, key, value)
+    except Invalid as exc:
+        name = exc.field or "reference_code"
+        problems.append(Problem(number, columns.get(name, name), raw.get(name, ""),
+                                _in_language(exc, language, prefix=data.reference_code)))
     try:
         records._check_retention(data.retention, data.retention_years)
     except Invalid as exc:
@@ -251,6 +263,11 @@ def _changes(session: Session, row: _Row, record: Record) -> dict[str, Any]:
     # Only the columns the file has are compared: a register without a description column
     # leaves descriptions alone; extra columns are merged into the metadata.
     given = {f for f in RECORD_FIELDS if f in row.columns} - {"reference_code"}
+    # A column carries its companion: 机密★10年 its term, 定期5年 its years.
+    if "classification" in given:
+        given.add("classification_term")
+    if "retention" in given:
+        given.add("retention_years")
     wanted = row.data.model_dump(include=given)
     changes = {k: v for k, v in wanted.items() if getattr(record, k) != v}
     merged = {**(record.extra or {}), **row.data.meta}
@@ -273,17 +290,30 @@ class _Plan:
 
 
 def _plan(session: Session, cells: list[tuple[int, dict[str, Any]]], *, create_missing: bool,
-          report: ImportReport) -> _Plan:
+          report: ImportReport, language: str = "en") -> _Plan:
     plan = _Plan()
     seen: dict[str, int] = {}
     box_places: dict[str, tuple[str, int]] = {}
     parsed: list[_Row] = []
     for number, row_cells in cells:
-        row, problems = _parse_row(number, row_cells)
+        row, problems = _parse_row(number, row_cells, language)
         report.problems.extend(problems)
         if row is None:
             continue
         ref = row.data.reference_code
+        if not ref:
+            parsed.append(row)  # numbered when written, per the class's template
+            continue
+        try:
+            reference_codes.check(
+                session, code=ref, fonds=row.data.fonds, category=row.data.category,
+                year=row.data.year, retention=row.data.retention,
+                retention_years=row.data.retention_years, item=row.data.item,
+                given=row.data.model_fields_set)
+        except Invalid as exc:
+            report.problems.append(Problem(number, row.columns.get("reference_code", "reference_code"),
+                                           ref, _in_language(exc, language)))
+            continue
         if ref in seen:
             report.problems.append(Problem(number, row.columns["reference_code"], ref,
                                            f"the same reference code is already on row {seen[ref]}"))
@@ -324,7 +354,7 @@ def _plan(session: Session, cells: list[tuple[int, dict[str, Any]]], *, create_m
                     bad = True
         if bad:
             continue
-        row.existing = existing.get(row.data.reference_code)
+        row.existing = existing.get(row.data.reference_code) if row.data.reference_code else None
         if row.existing is not None:
             row.changes = _changes(session, row, row.existing)
         plan.rows.append(row)
@@ -441,6 +471,7 @@ def import_records(
     skip_invalid: bool = False,
     create_missing: bool = False,
     on_progress: Progress | None = None,
+    language: str = "en",
 ) -> ImportReport:
     """Check every row, then import all of them (or, with skip_invalid, the good ones).
 
@@ -451,7 +482,7 @@ def import_records(
     report.rows = len(cells)
     if on_progress:
         on_progress("checked", 0, report.rows)
-    plan = _plan(session, cells, create_missing=create_missing, report=report)
+    plan = _plan(session, cells, create_missing=create_missing, report=report, language=language)
     if on_progress:
         on_progress("checked", report.rows, report.rows)
     if report.problems and not skip_invalid:
@@ -483,7 +514,34 @@ def import_records(
             report.skipped += 1
         if on_progress and (done % 500 == 0 or done == len(plan.rows)):
             on_progress("imported", done, len(plan.rows))
+    written = [r.data.reference_code for r in plan.rows if r.number not in bad_rows]
+    register = RegisterImport(file_name=file_name, sha256=hashlib.sha256(data).hexdigest(),
+                              rows=report.rows, references=written, by_user=actor, at=now())
+    session.add(register)
+    session.flush()
+    report.import_id = register.id
+    report.gaps = _gaps_around(session, written)
     report.imported = True
     log.info("import by %s: %s created, %s updated, %s unchanged, %s skipped", actor,
              report.created, report.updated, report.unchanged, report.skipped)
     return report
+
+
+def _gaps_around(session: Session, written: list[str]) -> list[reference_codes.Gap]:
+    """Gaps in 件号 of the classes the import wrote into (records held there included)."""
+    years = {p.year for p in map(reference_codes.parse, written) if p is not None}
+    if not years:
+        return []
+    held = session.exec(select(Record.reference_code).where(col(Record.year).in_(years))).all()
+    classes = {reference_codes.class_label(p) for p in map(reference_codes.parse, written) if p}
+    codes = [c for c in {*held, *written}
+             if (p := reference_codes.parse(c)) and reference_codes.class_label(p) in classes]
+    return reference_codes.gaps(codes)
+
+
+def _in_language(exc: Invalid, language: str, prefix: str | None = None) -> str:
+    """The problem's message in the import's language, when the error carries Chinese."""
+    chinese = getattr(exc, "message_zh", None)
+    if language == "zh" and chinese:
+        return chinese
+    return f"{prefix}: {exc.message}" if prefix else exc.message

@@ -21,6 +21,7 @@ CLASSIFICATION_MARK = {
     "internal": "内部 Internal",
     "confidential": "秘密 Confidential",
     "secret": "机密 Secret",
+    "top_secret": "绝密 Top secret",
 }
 _RETENTION_RANK = {"10y": 0, "custom": 1, "30y": 2, "permanent": 3}
 

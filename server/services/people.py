@@ -11,9 +11,14 @@ from server.models.people import ROLES, User
 from server.services import audit
 from server.services.errors import Conflict, Invalid
 
-CLEARANCE_ORDER: dict[str, int] = {"public": 0, "internal": 1, "confidential": 2, "secret": 3}
+# Ascending; the five levels of 密级 (公开, 内部, 秘密, 机密, 绝密).
+CLEARANCE_ORDER: dict[str, int] = {
+    "public": 0, "internal": 1, "confidential": 2, "secret": 3, "top_secret": 4,
+}
+# The clearance that sees everything (services acting for the archive itself use it).
+HIGHEST_CLEARANCE = max(CLEARANCE_ORDER, key=CLEARANCE_ORDER.__getitem__)
 DEFAULT_CLEARANCE: dict[str, str] = {
-    "admin": "secret",
+    "admin": "top_secret",
     "archivist": "confidential",
     "staff": "internal",
     "facilities": "internal",

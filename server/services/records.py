@@ -11,10 +11,15 @@ from sqlmodel import Session, col, select
 from server.clock import now
 from server.models.holdings import Box, BoxStatus, Record, RecordCreate, RecordPublic, RecordUpdate
 from server.models.places import Location
-from server.services import audit, locations, search
+from server.services import audit, locations, reference_codes, search
 from server.services.errors import Conflict, Invalid, NotFound
 from server.services.listing import MAX_PAGE
-from server.services.people import CLEARANCE_ORDER, clearance_levels, may_see
+from server.services.people import (
+    CLEARANCE_ORDER,
+    HIGHEST_CLEARANCE,
+    clearance_levels,
+    may_see,
+)
 
 # Keyboard-wedge scanners cannot type "·"; accept the usual stand-ins for it.
 # The table's own columns: search.unindexed reads a column's name and type.
@@ -22,7 +27,8 @@ _COLUMNS = sa_inspect(Record).columns
 _SEPARATOR_STAND_INS = str.maketrans({"-": "·", ".": "·", "•": "·", "・": "·"})
 
 
-def by_reference(session: Session, reference_code: str, *, clearance: str = "secret") -> Record:
+def by_reference(session: Session, reference_code: str, *, clearance: str = HIGHEST_CLEARANCE
+                 ) -> Record:
     """The record with this reference code that the clearance allows, or NotFound."""
     wanted = reference_code.strip()
     record = session.exec(select(Record).where(Record.reference_code == wanted)).first()
@@ -44,6 +50,21 @@ def _box_id(session: Session, code: str | None) -> int | None:
     return box.id
 
 
+def _volume_id(session: Session, code: str | None, *, level: str) -> int | None:
+    """The id of the 案卷 a record of this level is put in (a record of level volume), or None."""
+    if not code or not code.strip():
+        return None
+    if level == "volume":
+        raise Invalid("a volume is not put in another volume", field="volume")
+    volume = session.exec(select(Record).where(Record.reference_code == code.strip())).first()
+    if volume is None:
+        raise Invalid(f"no volume has the reference code {code.strip()}", field="volume")
+    if volume.level != "volume":
+        raise Invalid(f"{volume.reference_code} is a {volume.level}, not a volume (案卷)",
+                      field="volume")
+    return volume.id
+
+
 def _check_retention(retention: str, years: int | None) -> None:
     if retention == "custom" and not years:
         raise Invalid("a custom retention needs retention_years", field="retention_years")
@@ -57,6 +78,16 @@ def _check_retention(retention: str, years: int | None) -> None:
 def create_record(session: Session, data: RecordCreate, *, actor: str) -> Record:
     """Add a record; its reference code must be new."""
     _check_retention(data.retention, data.retention_years)
+    if not data.reference_code:
+        data.reference_code = reference_codes.build(
+            session, fonds=data.fonds, category=data.category, year=data.year,
+            retention=data.retention, retention_years=data.retention_years)
+    filled = reference_codes.check(
+        session, code=data.reference_code, fonds=data.fonds, category=data.category,
+        year=data.year, retention=data.retention, retention_years=data.retention_years,
+        item=data.item, given=data.model_fields_set)
+    for key, value in filled.items():
+        setattr(data, key, value)
     if session.exec(select(Record.id).where(Record.reference_code == data.reference_code)).first():
         raise Conflict(
             f"a record with the reference code {data.reference_code} already exists",
@@ -64,9 +95,10 @@ def create_record(session: Session, data: RecordCreate, *, actor: str) -> Record
         )
     stamp = now()
     record = Record(
-        **data.model_dump(exclude={"meta", "box"}),
+        **data.model_dump(exclude={"meta", "box", "volume"}),
         extra=data.meta,
         box_id=_box_id(session, data.box),
+        volume_id=_volume_id(session, data.volume, level=data.level),
         created_at=stamp,
         updated_at=stamp,
     )
@@ -89,11 +121,18 @@ def update_record(session: Session, reference_code: str, data: RecordUpdate, *, 
             raise Invalid(f"a record needs a {required}; leave it out to keep it", field=required)
     if "box" in changes:
         record.box_id = _box_id(session, changes.pop("box"))
+    if "volume" in changes:
+        record.volume_id = _volume_id(session, changes.pop("volume"),
+                                      level=changes.get("level", record.level))
     if "meta" in changes:
         record.extra = changes.pop("meta") or {}
     for key, value in changes.items():
         setattr(record, key, value)
     _check_retention(record.retention, record.retention_years)
+    if {"year", "retention", "retention_years", "category", "fonds"} & changes.keys():
+        reference_codes.check(
+            session, code=record.reference_code, fonds=record.fonds, category=record.category,
+            year=record.year, retention=record.retention, retention_years=record.retention_years)
     record.updated_at = now()
     session.flush()
     audit.record(
@@ -179,6 +218,12 @@ def search_records(
     return Found(list(rows), total, capped)
 
 
+def files_of(session: Session, volume: Record) -> list[Record]:
+    """The files put in a volume, in 档号 order."""
+    return list(session.exec(select(Record).where(Record.volume_id == volume.id)
+                             .order_by(col(Record.reference_code))).all())
+
+
 def _as_is(column: ColumnElement[Any]) -> ColumnElement[Any]:
     return column
 
@@ -193,15 +238,19 @@ def present(session: Session, records: list[Record]) -> list[RecordPublic]:
         if loc_ids
         else {}
     )
+    volume_ids = {r.volume_id for r in records if r.volume_id}
+    volumes = dict(session.exec(select(Record.id, Record.reference_code).where(
+        col(Record.id).in_(volume_ids))).all()) if volume_ids else {}
     shown = []
     for record in records:
         box = boxes.get(record.box_id)
         place = places.get(box.location_id) if box else None
         shown.append(
             RecordPublic(
-                **record.model_dump(exclude={"id", "extra", "box_id"}),
+                **record.model_dump(exclude={"id", "extra", "box_id", "volume_id"}),
                 metadata=record.extra or {},
                 box=box.code if box else None,
+                volume=volumes.get(record.volume_id),
                 location=place.code if place else None,
                 location_path=place.path if place else None,
             )
@@ -212,5 +261,8 @@ def present(session: Session, records: list[Record]) -> list[RecordPublic]:
 def snapshot(session: Session, record: Record) -> dict:
     """What the audit log keeps of a record."""
     box = session.get(Box, record.box_id) if record.box_id else None
-    data = record.model_dump(exclude={"id", "box_id", "created_at", "updated_at", "extra"})
-    return {**data, "metadata": record.extra, "box": box.code if box else None}
+    data = record.model_dump(exclude={"id", "box_id", "volume_id", "created_at", "updated_at",
+                                      "extra"})
+    volume = session.get(Record, record.volume_id) if record.volume_id else None
+    return {**data, "metadata": record.extra, "box": box.code if box else None,
+            **({"volume": volume.reference_code} if volume else {})}

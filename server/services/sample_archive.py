@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import func, insert, text
 from sqlmodel import Session, col, select
@@ -12,7 +13,7 @@ from sqlmodel import Session, col, select
 from server.clock import now
 from server.models.holdings import Box, BoxStatus, Record
 from server.models.places import Location
-from server.services import audit, search
+from server.services import audit, reference_codes, search
 from server.services.codes import CodeScheme
 from server.services.locations import PATH_SEPARATOR, ensure_site
 
@@ -51,7 +52,8 @@ DOC_KINDS = (
     ("台账", "ledger"), ("审批表", "approval form"),
 )
 RETENTIONS = (("Y", "permanent"), ("D30", "30y"), ("D10", "10y"))
-CLASSIFICATIONS = ("public", "internal", "internal", "internal", "confidential", "secret")
+CLASSIFICATIONS = ("public", "internal", "internal", "internal", "confidential", "secret",
+                   "top_secret")
 CHUNK = 5000
 
 
@@ -205,18 +207,30 @@ def _record_rows(total: int, box_ids: list[int], rng: random.Random, first: int,
         key = (prefix, year, mark)
         counters[key] = counters.get(key, 0) + 1
         n = counters[key]
+        title = sample_title(rng, year, n)
+        classification = CLASSIFICATIONS[rng.randrange(len(CLASSIFICATIONS))]
+        pages = rng.randrange(1, 400)
+        # The DA/T 18 items, drawn without the random source so the rest stays as it was.
         rows.append({
             "id": first + i,
             "reference_code": f"{prefix}·{year}·{mark}·{n:04d}",
-            "title": sample_title(rng, year, n),
+            "title": title,
             "description": f"{fonds_name} {year}",
             "fonds": "X001",
             "series": prefix,
+            "level": "file",
+            "category": prefix if prefix in reference_codes.CATEGORIES else None,
+            "item": n,
             "year": year,
+            "date": date(year, 1 + i % 12, 1 + i % 28),
+            "creator": OFFICES[i % len(OFFICES)][0],
+            "pages": pages,
+            "access": ("open" if classification == "public" and year < 2000 else
+                       "controlled" if classification != "public" else "unreviewed"),
             "retention": retention,
             "retention_years": None,
-            "classification": CLASSIFICATIONS[rng.randrange(len(CLASSIFICATIONS))],
-            "extra": {"pages": rng.randrange(1, 400)},
+            "classification": classification,
+            "extra": {"pages": pages},
             "box_id": box_ids[i % len(box_ids)] if box_ids else None,
             "created_at": stamp,
             "updated_at": stamp,

@@ -83,7 +83,7 @@ def _seed(session: Session, scheme: CodeScheme) -> Archive:
     ):
         code = f"WS·2024·Y·{n:04d}"
         records.create_record(
-            session, RecordCreate(reference_code=code, title=title, year=1998 + n,
+            session, RecordCreate(reference_code=code, title=title, year=2024,
                                   fonds="X001", classification="internal",
                                   box=archive.boxes[box]),
             actor="test",

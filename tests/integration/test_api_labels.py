@@ -22,7 +22,7 @@ def filled(client, auth):
     for n, (title, cls, ret) in enumerate((("关于2024年度档案工作的通知", "internal", "10y"),
                                            ("Board minutes", "secret", "permanent"))):
         client.post("/api/records", headers=admin, json={
-            "reference_code": f"WS·2024·Y·000{n}", "title": title, "box": box, "year": 2020 + n,
+            "reference_code": f"WS·{2020 + n}·{('D10', 'Y')[n]}·000{n + 1}", "title": title, "box": box, "year": 2020 + n,
             "fonds": "X001", "classification": cls, "retention": ret})
     return admin, box, codes
 

@@ -13,7 +13,7 @@ from tests.integration.tree import build_tree
 HEADER = "reference_code,title,fonds,year,retention,classification,box,location,页数\n"
 GOOD = (
     "WS·2024·Y·0001,关于2024年度档案工作的通知,X001,2024,permanent,internal,,,12\n"
-    "WS·2024·Y·0002,Minutes of the board 2024,X001,2024,30y,public,,,3\n"
+    "WS·2024·Y·0002,Minutes of the board 2024,X001,2024,permanent,public,,,3\n"
 )
 
 
@@ -35,7 +35,7 @@ def test_a_good_register_imports_and_reimporting_changes_nothing(client, auth):
     report = answer.json()
     assert report["imported"] and report["created"] == 2 and report["problems"] == []
     record = client.get("/api/records/WS·2024·Y·0001", headers=admin).json()
-    assert record["title"] == "关于2024年度档案工作的通知" and record["metadata"] == {"页数": "12"}
+    assert record["title"] == "关于2024年度档案工作的通知" and record["pages"] == 12
 
     audit_before = client.get("/api/audit", headers=auth("admin")).json()["total"]
     again = post(client, admin, data).json()
@@ -58,7 +58,7 @@ def test_any_bad_row_imports_nothing_and_every_problem_is_named(client, auth):
     bad = (HEADER + GOOD
            + "WS·2024·Y·0003,,X001,2024,permanent,internal,,,\n"           # row 4: no title
            + "WS·2024·Y·0004,Ledger,X001,twenty,permanent,internal,,,\n"   # row 5: year
-           + "WS·2024·Y·0005,Ledger,X001,2024,forever,top-secret,,,\n"    # row 6: two cells
+           + "WS·2024·Y·0005,Ledger,X001,2024,forever,very-secret,,,\n"    # row 6: two cells
            + "WS·2024·Y·0001,Duplicate,X001,2024,permanent,internal,,,\n"  # row 7: repeated
            + "WS·2024·Y·0006,Boxed,X001,2024,permanent,internal,B00000999,,\n")  # row 8
     answer = post(client, admin, bad.encode())
@@ -85,7 +85,7 @@ def test_boxes_and_places_are_created_only_when_asked(client, auth):
     register = (
         "档号,题名,年度,保管期限,密级,盒号,位置\n"
         "WS·2023·Y·0001,年度工作总结,2023,永久,公开,B00000500,一号库房 › Unit 01 › A\n"
-        f"WS·2023·Y·0002,财务报告,2023,10年,秘密,B00000501,{codes['Slot 1']}\n"
+        f"WS·2023·D10·0001,财务报告,2023,10年,秘密,B00000501,{codes['Slot 1']}\n"
     ).encode()
     refused = post(client, admin, register)
     assert refused.status_code == 422
@@ -97,7 +97,7 @@ def test_boxes_and_places_are_created_only_when_asked(client, auth):
     first = client.get("/api/records/WS·2023·Y·0001", headers=admin).json()
     assert first["box"] == "B00000500" and first["location_path"] == "一号库房 › Unit 01 › A"
     assert first["retention"] == "permanent" and first["classification"] == "public"
-    second = client.get("/api/records/WS·2023·Y·0002", headers=admin).json()
+    second = client.get("/api/records/WS·2023·D10·0001", headers=admin).json()
     assert second["location"] == codes["Slot 1"] and second["classification"] == "confidential"
     box = client.get("/api/boxes/B00000500", headers=admin).json()
     assert box["epc"] and box["location_path"] == "一号库房 › Unit 01 › A"

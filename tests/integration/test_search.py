@@ -106,10 +106,10 @@ def test_bulk_seeded_records_are_searchable_and_follow_changes(client, auth, ses
     for word in ("会计凭证", "通知", "档"):
         expected = sum(word in t for t in titles)
         assert expected > 0
-        hits = records.search_records(session, clearance="secret", q=word, limit=500)
+        hits = records.search_records(session, clearance="top_secret", q=word, limit=500)
         assert hits.total == expected and all(word in r.title for r in hits.rows)
     ledgers = sum("ledger" in t.lower() for t in titles)
-    assert records.search_records(session, clearance="secret", q="LEDGER").total == ledgers
+    assert records.search_records(session, clearance="top_secret", q="LEDGER").total == ledgers
 
     # a bulk-indexed record is taken out of both indexes when it changes
     first = session.exec(select(Record).where(col(Record.title).contains("通知"))).first()
