@@ -244,6 +244,8 @@ EN: dict[str, str] = {
     "page.previous": "Previous",
     "page.of": "{first}–{last} of {total}",
     "none": "—",
+    # --- security ---
+    "signin.braked": "Too many failed sign-ins; try again in {seconds} s.",
 }
 
 ZH: dict[str, str] = {
@@ -475,6 +477,8 @@ ZH: dict[str, str] = {
     "page.previous": "上一页",
     "page.of": "第 {first}–{last} 条，共 {total} 条",
     "none": "—",
+    # --- security ---
+    "signin.braked": "登录失败次数过多，请 {seconds} 秒后再试。",
 }
 
 CATALOGUES: dict[str, Mapping[str, str]] = {"en": EN, "zh": ZH}

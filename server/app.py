@@ -76,14 +76,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.scheme = settings.code_scheme
     app.state.broker_link = None
     app.state.feed = Feed(app.state.engine)
-    app.state.signed_in = {}  # token -> (until, user); see server.api.deps.current_user
 
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
         code = next((c for kind, c in STATUS_OF.items() if isinstance(exc, kind)), 400)
-        body = {"detail": exc.message}
-        if exc.field:
-            body["field"] = exc.field
+        body = {"detail": exc.message, "field": exc.field}
         return JSONResponse(status_code=code, content=body)
 
     @app.get("/healthz", tags=["health"])

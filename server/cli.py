@@ -75,6 +75,30 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_users_change(args: argparse.Namespace, settings: Settings) -> int:
+    """Disable or enable a person, or give them a new password; their sessions end at once."""
+    from server.services import people
+    from server.services.errors import DomainError
+
+    change: dict[str, object] = {}
+    if args.users_verb in ("disable", "enable"):
+        change["disabled"] = args.users_verb == "disable"
+    else:
+        change["password"] = _password(None, f"new password for {args.username}: ")
+    try:
+        with session_scope(make_engine(settings.db_url)) as session:
+            people.change_user(session, args.username, actor=f"cli:{getpass.getuser()}",
+                               **change)  # type: ignore[arg-type]
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    done = {"disable": "disabled; their sessions have ended",
+            "enable": "enabled; they may sign in again",
+            "password": "has a new password; their sessions have ended"}[args.users_verb]
+    print(f"user {args.username} {done}")
+    return 0
+
+
 def cmd_devices_add(args: argparse.Namespace, settings: Settings) -> int:
     """Register a device as POST /api/devices does."""
     from pydantic import ValidationError
@@ -531,6 +555,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full-name")
     p.add_argument("--password", help="default: read one line from standard input")
     p.set_defaults(run=cmd_users_add)
+    for verb, text in (("disable", "stop a person signing in; ends their sessions"),
+                       ("enable", "let a disabled person sign in again"),
+                       ("password", "set a new password (one line on standard input); "
+                                    "ends their sessions")):
+        p = users.add_parser(verb, help=text)
+        p.add_argument("username")
+        p.set_defaults(run=cmd_users_change)
 
     registry = verbs.add_parser("devices", help="the device registry").add_subparsers(
         dest="devices_verb", required=True)

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from server.services.codes import CodeScheme
+from server.services.security import Brakes
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "demo"})
 
@@ -75,6 +76,38 @@ class Settings(BaseSettings):
     fixity_interval_hours: float = Field(
         default=24.0, gt=0, description="how often stored copies are re-hashed"
     )
+
+    # --- security: sign-in brakes, headers and limits, backups ---
+    sign_in_free_failures: int = Field(
+        default=5, ge=1, description="failed sign-ins per username before they are braked")
+    sign_in_free_failures_per_address: int = Field(
+        default=20, ge=1, description="failed sign-ins per client address before it is braked")
+    sign_in_first_block_s: float = Field(
+        default=2.0, gt=0, description="the first block after the free failures; each further "
+        "failure doubles it")
+    sign_in_longest_block_s: float = Field(default=900.0, gt=0)
+    sign_in_parallel_hashes: int = Field(
+        default=1, ge=1, description="passwords hashed at once per worker (argon2 is CPU-heavy)")
+    upload_read_timeout_s: float = Field(
+        default=30.0, gt=0, description="a request body that sends nothing for this long is "
+        "refused (slow uploads are not held open)")
+    backup_dir: Path | None = Field(default=None, description="unset: data_dir/backups")
+    backup_interval_hours: float = Field(
+        default=0, ge=0, description="how often the leader takes a backup; 0: never")
+    backup_keep: int = Field(default=7, ge=1, description="backups kept; older ones are removed")
+
+    @property
+    def sign_in_brakes(self) -> Brakes:
+        """The sign-in brakes these settings describe."""
+        return Brakes(free_per_user=self.sign_in_free_failures,
+                      free_per_address=self.sign_in_free_failures_per_address,
+                      first_block_s=self.sign_in_first_block_s,
+                      longest_block_s=self.sign_in_longest_block_s)
+
+    @property
+    def backups_path(self) -> Path:
+        """Where backups are written."""
+        return self.backup_dir or self.data_dir / "backups"
 
     @field_validator("epc_company_prefix")
     @classmethod

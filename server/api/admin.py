@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from pydantic import BaseModel
 
-from server.api.deps import Admin, Archivist, Limit, Offset, SessionDep
+from server.api.deps import Admin, Archivist, Limit, Offset, SessionDep, WritingSessionDep
 from server.api.paging import Page
 from server.models.audit import AuditEntryPublic
-from server.models.people import UserCreate, UserPublic
+from server.models.people import UserCreate, UserPublic, UserUpdate
 from server.services import audit, people
+from server.services.errors import NotFound
 
 router = APIRouter(prefix="/api", tags=["people and audit"])
 
@@ -36,6 +37,25 @@ def audit_log(session: SessionDep, user: Archivist, entity: str | None = None,
                                 offset=offset)
     return Page(items=[AuditEntryPublic.model_validate(r, from_attributes=True) for r in rows],
                 total=total, limit=limit, offset=offset)
+
+
+@router.get("/users/{username}", response_model=UserPublic)
+def show_user(username: str, session: SessionDep, user: Admin):
+    """One person: role, clearance and whether they are disabled."""
+    found = people.get_user(session, username)
+    if found is None:
+        raise NotFound(f"no user named {username!r}", field="username")
+    return UserPublic.model_validate(found, from_attributes=True)
+
+
+@router.patch("/users/{username}", response_model=UserPublic)
+def change_user(username: str, data: UserUpdate, session: WritingSessionDep, user: Admin):
+    """Change role, clearance, disabled or password; disabling or a new password ends that
+    person's sessions at once."""
+    changed = people.change_user(session, username, actor=user.username,
+                                 **data.model_dump(exclude_unset=True))
+    session.commit()
+    return UserPublic.model_validate(changed, from_attributes=True)
 
 
 class ChainReport(BaseModel):
