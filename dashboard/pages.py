@@ -413,7 +413,8 @@ def _box_page(page: Page, code: str, *, notice: str | None = None, status: int =
         box = boxes.by_code(session, code)
     except NotFound as exc:
         raise PageRefused("not_found", message=exc.message) from exc
-    shown = boxes.present(session, [box], scheme=page.request.app.state.scheme)[0]
+    shown = boxes.present(session, [box], scheme=page.request.app.state.scheme,
+                          clearance=page.person.clearance, role=page.person.role)[0]
     trail = []
     if box.location_id:
         here = session.get(Location, box.location_id)
@@ -429,7 +430,7 @@ def _box_page(page: Page, code: str, *, notice: str | None = None, status: int =
     return render(
         page, "box.html", status=status, live=("box",), box=shown, trail=trail,
         records=records.present(session, held.rows), records_total=held.total,
-        moves=tallies.movement_lines(session, moves), moves_total=moves_total,
+        moves=tallies.movement_lines(session, moves, role=page.person.role), moves_total=moves_total,
         notice=notice, can_light=can_light, can_lend=can_lend,
         can_return=page.person.role in MOVERS and loan is not None,
         today=now().date().isoformat(),
@@ -455,7 +456,8 @@ def location_page(code: str, page: AnyonePage,
                                         offset=offset)
     return render(
         page, "location.html", live=("box",), place=shown, trail=tallies.ancestors(session, place),
-        children=inside, within=within, boxes=boxes.present(session, held, scheme=scheme),
+        children=inside, within=within, boxes=boxes.present(session, held, scheme=scheme,
+                                                 clearance=page.person.clearance),
         boxes_total=held_total, offset=offset, page_size=PAGE_SIZE,
     )
 

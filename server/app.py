@@ -135,5 +135,10 @@ def _lead(settings: Settings, app: FastAPI) -> Leadership | None:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for `uvicorn --factory` and several workers: settings from the environment."""
-    return create_app(Settings())
+    """Factory for `uvicorn --factory` and several workers: settings from the environment.
+
+    Like `archive-twin serve`, it refuses a placeholder or demo secret key.
+    """
+    settings = Settings()
+    settings.check_safe_to_serve()
+    return create_app(settings)

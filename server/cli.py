@@ -376,24 +376,30 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Run the whole system on embedded defaults with a sample archive and demo logins."""
-    from server.services import people, sample_archive
+    from server.services import audit, people, sample_archive
 
     port = _free_port(args.host, args.port)
     base = f"http://{args.host}:{port}"
     settings = settings.model_copy(update={
         "demo": True, "base_url": os.environ.get("ARCHIVE_TWIN_BASE_URL", base),
-        "secret_key": settings.secret_key if settings.secret_key != "change-me"
-        else "demo-only-secret-key-not-for-real-data", "simulate": True,
+        "secret_key": _demo_key(settings), "simulate": True,
     })
     migrate(settings.db_url)
     engine = make_engine(settings.db_url)
     with session_scope(engine) as session:
+        refusal = _not_the_demos(session, settings)
+        if refusal:
+            print(f"error: {refusal}", file=sys.stderr)
+            engine.dispose()
+            return 2
         if sample_archive.is_empty(session):
             print("seeding a sample archive (two rooms of compact shelving)…", flush=True)
             scheme = settings.code_scheme
             counts = sample_archive.seed(session, scheme=scheme)
             print(f"  {counts['locations']} locations, {counts['boxes']} boxes, "
                   f"{counts['records']} records")
+            audit.record(session, actor="demo", action="seed", entity="archive",
+                         entity_id=DEMO_MARK, after={"by": "archive-twin demo"})
         for username, role, password in DEMO_USERS:
             if not people.get_user(session, username):
                 people.create_user(session, username=username, role=role, password=password)
@@ -413,6 +419,46 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     _serve_with_simulated_room(settings, args.host, port, base)
     return 0
+
+
+DEMO_MARK = "demo"  # the audit entry (entity archive) that says the demo seeded this database
+
+
+def _demo_key(settings: Settings) -> str:
+    """The demo's signing key: random, made once, kept only in the demo's data dir."""
+    import secrets
+
+    from server.settings import DEMO_KEY_FILE
+
+    path = settings.data_dir / DEMO_KEY_FILE
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(key + "\n")
+    return key
+
+
+def _not_the_demos(session: Session, settings: Settings) -> str | None:
+    """Why the demo may not use this database (it holds data the demo did not seed), or None."""
+    from sqlmodel import select
+
+    from server.models.audit import AuditEntry
+    from server.models.people import User
+    from server.services import sample_archive
+
+    if sample_archive.is_empty(session) and session.exec(select(User.id).limit(1)).first() is None:
+        return None
+    seeded = session.exec(select(AuditEntry.id).where(AuditEntry.entity == "archive")
+                          .where(AuditEntry.entity_id == DEMO_MARK).limit(1)).first()
+    if seeded is not None:
+        return None
+    return (f"the configured database ({_safe_url(settings.db_url)}) holds data the demo did "
+            "not seed; the demo would add its well-known logins to it. Run the demo on a "
+            "database of its own: unset ARCHIVE_TWIN_DATABASE_URL and point ARCHIVE_TWIN_DATA_DIR "
+            "at an empty directory (e.g. ARCHIVE_TWIN_DATA_DIR=./var/demo archive-twin demo), "
+            "or set ARCHIVE_TWIN_DATABASE_URL to an empty database.")
 
 
 def _serve_with_simulated_room(settings: Settings, host: str, port: int, base: str) -> None:

@@ -11,7 +11,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from server.services.codes import CodeScheme
 from server.services.security import Brakes
 
-PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "demo"})
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "demo",
+                                 # the key earlier demos signed with, built into the code
+                                 "demo-only-secret-key-not-for-real-data"})
+# The demo's own key lives in its data dir (see server.cli.cmd_demo), never in the code.
+DEMO_KEY_FILE = "demo-secret-key"
 
 
 class UnsafeSettings(ValueError):
@@ -141,12 +145,20 @@ class Settings(BaseSettings):
         return self.copies_dir or self.data_dir / "copies"
 
     def check_safe_to_serve(self) -> None:
-        """Refuse a placeholder secret key outside demo mode."""
-        if not self.demo and (
-            self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < 32
-        ):
+        """Refuse a placeholder, short or demo secret key, whatever else the settings say.
+
+        ARCHIVE_TWIN_DEMO=1 changes nothing here: only `archive-twin demo` runs on its own key.
+        """
+        key = self.secret_key.strip()
+        if key.lower() in PLACEHOLDER_SECRETS or len(key) < 32:
             raise UnsafeSettings(
                 "ARCHIVE_TWIN_SECRET_KEY is a placeholder or shorter than 32 characters "
                 "(sign-in tokens are HS256: a 256-bit key); set a long random value (e.g. `python -c 'import secrets; "
                 "print(secrets.token_urlsafe(32))'`) or run `archive-twin demo`."
+            )
+        demo_key = self.data_dir / DEMO_KEY_FILE
+        if demo_key.exists() and demo_key.read_text(encoding="utf-8").strip() == key:
+            raise UnsafeSettings(
+                f"ARCHIVE_TWIN_SECRET_KEY is the demo's key ({demo_key}); the demo's tokens "
+                "must not open a real server: set a long random key of its own."
             )

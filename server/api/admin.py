@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from server.api.deps import Admin, Archivist, Limit, Offset, SessionDep, WritingSessionDep
 from server.api.paging import Page
@@ -29,14 +29,24 @@ def list_users(session: SessionDep, user: Admin):
     return [UserPublic.model_validate(u, from_attributes=True) for u in people.list_users(session)]
 
 
-@router.get("/audit", response_model=Page[AuditEntryPublic])
+class AuditPage(Page[AuditEntryPublic]):
+    hidden: int = Field(0, description="entries left out: they concern records classified "
+                                       "above your clearance")
+
+
+@router.get("/audit", response_model=AuditPage)
 def audit_log(session: SessionDep, user: Archivist, entity: str | None = None,
               entity_id: str | None = None, limit: Limit = 50, offset: Offset = 0):
-    """The audit log, newest first; filter by entity (box, record, ...) and its code."""
-    rows, total = audit.history(session, entity=entity, entity_id=entity_id, limit=limit,
-                                offset=offset)
-    return Page(items=[AuditEntryPublic.model_validate(r, from_attributes=True) for r in rows],
-                total=total, limit=limit, offset=offset)
+    """The audit log, newest first; filter by entity (box, record, ...) and its code.
+
+    Entries about records (and their copies) above your clearance are left out; `hidden`
+    says how many."""
+    rows, total, hidden = audit.history(
+        session, clearance_levels=people.clearance_levels(user.clearance), entity=entity,
+        entity_id=entity_id, limit=limit, offset=offset)
+    return AuditPage(items=[AuditEntryPublic.model_validate(r, from_attributes=True)
+                            for r in rows], total=total, limit=limit, offset=offset,
+                     hidden=hidden)
 
 
 @router.get("/users/{username}", response_model=UserPublic)

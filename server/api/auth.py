@@ -41,6 +41,15 @@ def _braked(seconds: int) -> HTTPException:
     )
 
 
+# A braked attempt is answered after this long: the wait holds no thread and no CPU, and a
+# client that guesses as fast as it is answered is slowed to one guess a second per connection.
+BRAKED_HOLD_S = 1.0
+
+
+async def _hold() -> None:
+    await asyncio.sleep(BRAKED_HOLD_S)
+
+
 def _refusal(request: Request, username: str, address: str | None) -> int:
     with Session(request.app.state.engine) as session:
         return security.refusal(session, username=username, address=address)
@@ -90,10 +99,17 @@ async def token(request: Request, settings: SettingsDep,
     username = form.username.strip()
     wait = await run_in_threadpool(_refusal, request, username, address)
     if wait:
+        await _hold()
         raise _braked(wait)
     # Waiting for a hashing slot holds no thread, so a flood of guesses leaves the pool free.
     async with hashing_slots(request):
-        user = await run_in_threadpool(_check_password, request, username, form.password)
+        # asked again: a block may have begun while this attempt waited for its slot
+        wait = await run_in_threadpool(_refusal, request, username, address)
+        if not wait:
+            user = await run_in_threadpool(_check_password, request, username, form.password)
+    if wait:
+        await _hold()
+        raise _braked(wait)
     if user is None:
         await run_in_threadpool(_failed, request, settings, username, address)
         raise HTTPException(
