@@ -23,6 +23,7 @@ from server.api import (
     places,
     scan,
 )
+from server.api.guards import NoControlCharacters, SecurityHeaders
 from server.db import make_engine, writing
 from server.leader import Duty, Leadership
 from server.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
@@ -112,6 +113,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from dashboard import pages  # the pages, /events and /static (only app.py imports dashboard)
 
     pages.install(app)
+    # outermost last: headers go on every answer, the 422 for control characters included
+    app.add_middleware(NoControlCharacters)
+    app.add_middleware(SecurityHeaders)
     return app
 
 
