@@ -7,6 +7,7 @@ import getpass
 import logging
 import os
 import socket
+import subprocess
 import sys
 
 from sqlmodel import Session
@@ -334,6 +335,63 @@ def cmd_copies_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if report.mismatched or report.missing or report.errors else 0
 
 
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    """Write one backup archive (database, copy store, SHA-256 manifest); print its path."""
+    from pathlib import Path
+
+    from server.services import backups
+    from server.services.errors import DomainError
+
+    engine = make_engine(settings.db_url)
+    try:
+        path = backups.take(engine, settings.db_url, settings.copies_path,
+                            Path(args.to) if args.to else settings.backups_path,
+                            on_progress=lambda line: print(f"  {line}", file=sys.stderr))
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as exc:
+        print(f"error: {exc.cmd[0]} failed: {exc.stderr.decode(errors='replace').strip()}",
+              file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(path)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    """Restore a backup archive into the configured, empty database and copy store."""
+    from pathlib import Path
+
+    from server.services import backups
+    from server.services.errors import DomainError
+
+    migrate(settings.db_url)  # an empty database of this version's shape, then overwritten
+    engine = make_engine(settings.db_url)
+    try:
+        done = backups.restore(Path(args.archive), engine, settings.db_url, settings.copies_path)
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as exc:
+        print(f"error: {exc.cmd[0]} failed: {exc.stderr.decode(errors='replace').strip()}",
+              file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    migrate(settings.db_url)  # a backup of an older version is brought up to this one
+    print(f"restored the backup taken {done.taken_at} into {_safe_url(settings.db_url)}")
+    for table, rows in sorted(done.rows.items()):
+        if rows:
+            print(f"  {table:<20} {rows:>10,} rows")
+    print(f"  {done.copies:,} electronic copies into {settings.copies_path}")
+    if done.audit_head:
+        print(f"  audit head {done.audit_head[0]}:{done.audit_head[1]} "
+              "(check it with `archive-twin audit verify --anchor ...`)")
+    return 0
+
+
 def _free_port(host: str, wanted: int) -> int:
     with socket.socket() as probe:
         try:
@@ -657,6 +715,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--create-missing", action="store_true",
                    help="create the boxes and locations (given by path) the file names")
     p.set_defaults(run=cmd_import_records)
+
+    p = verbs.add_parser("backup", help="write one backup archive: database, copies, manifest")
+    p.add_argument("--to", metavar="DIR", help="where (default: ARCHIVE_TWIN_BACKUP_DIR or "
+                                               "DATA_DIR/backups)")
+    p.set_defaults(run=cmd_backup)
+    p = verbs.add_parser("restore", help="restore a backup into the configured, empty database")
+    p.add_argument("archive", metavar="FILE")
+    p.set_defaults(run=cmd_restore)
 
     copies = verbs.add_parser("copies", help="electronic copies").add_subparsers(
         dest="copies_verb", required=True)

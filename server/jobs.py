@@ -69,6 +69,17 @@ def forget_old_news(settings: Settings, engine: Engine) -> None:
         log.info("forgot %d delivered news and %d message keys", gone, keys)
 
 
+def take_backup(settings: Settings, engine: Engine) -> None:
+    """A backup archive every backup_interval_hours (0: none); the newest backup_keep are kept."""
+    if not settings.backup_interval_hours:
+        return
+    from server.services import backups
+
+    path = backups.take(engine, settings.db_url, settings.copies_path, settings.backups_path)
+    gone = backups.prune(settings.backups_path, settings.backup_keep)
+    log.info("backup written to %s; %d older removed", path, len(gone))
+
+
 JOBS: tuple[Job, ...] = (
     Job("fixity", verify_fixity,
         lambda s: {"trigger": "interval", "hours": s.fixity_interval_hours}),
@@ -76,6 +87,8 @@ JOBS: tuple[Job, ...] = (
     Job("missing-boxes", mark_missing_boxes,
         lambda s: {"trigger": "interval", "seconds": max(10, s.missing_after_s // 10)}),
     Job("forget-old-news", forget_old_news, lambda s: {"trigger": "interval", "minutes": 10}),
+    Job("backup", take_backup,
+        lambda s: {"trigger": "interval", "hours": s.backup_interval_hours or 24}),
 )
 
 
