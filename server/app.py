@@ -6,9 +6,12 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlmodel import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.api import (
     admin,
@@ -23,6 +26,7 @@ from server.api import (
     places,
     scan,
 )
+from server.api.errors import document_errors, validation_body
 from server.api.guards import NoControlCharacters, SecurityHeaders
 from server.db import make_engine, writing
 from server.leader import Duty, Leadership
@@ -84,6 +88,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body = {"detail": exc.message, "field": exc.field}
         return JSONResponse(status_code=code, content=body)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 304 or exc.status_code < 400:
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(status_code=exc.status_code, headers=exc.headers,
+                            content={"detail": exc.detail, "field": None})
+
+    @app.exception_handler(RequestValidationError)
+    async def not_valid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=422, content=validation_body(list(exc.errors())))
+
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:
         """The state of the database and of the broker link."""
@@ -113,6 +128,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from dashboard import pages  # the pages, /events and /static (only app.py imports dashboard)
 
     pages.install(app)
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(get_openapi(
+                title=app.title, version=app.version, description=app.description,
+                routes=app.routes))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     # outermost last: headers go on every answer, the 422 for control characters included
     app.add_middleware(NoControlCharacters)
     app.add_middleware(SecurityHeaders)
