@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     # outermost last: headers go on every answer, the 422 for control characters included
-    app.add_middleware(NoControlCharacters)
+    app.add_middleware(NoControlCharacters, templates=lambda: list(app.openapi()["paths"]))
     app.add_middleware(SecurityHeaders)
     return app
 

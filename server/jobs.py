@@ -69,6 +69,14 @@ def forget_old_news(settings: Settings, engine: Engine) -> None:
         log.info("forgot %d delivered news and %d message keys", gone, keys)
 
 
+def forget_old_sign_ins(settings: Settings, engine: Engine) -> None:
+    """Sessions ended or expired a day ago, and sign-in failures no longer braking anyone."""
+    from server.services import security
+
+    with session_scope(engine) as session:
+        security.forget_old_sign_ins(session, older_than=now() - timedelta(days=1))
+
+
 def take_backup(settings: Settings, engine: Engine) -> None:
     """A backup archive every backup_interval_hours (0: none); the newest backup_keep are kept."""
     if not settings.backup_interval_hours:
@@ -87,6 +95,7 @@ JOBS: tuple[Job, ...] = (
     Job("missing-boxes", mark_missing_boxes,
         lambda s: {"trigger": "interval", "seconds": max(10, s.missing_after_s // 10)}),
     Job("forget-old-news", forget_old_news, lambda s: {"trigger": "interval", "minutes": 10}),
+    Job("forget-old-sign-ins", forget_old_sign_ins, lambda s: {"trigger": "interval", "hours": 1}),
     Job("backup", take_backup,
         lambda s: {"trigger": "interval", "hours": s.backup_interval_hours or 24}),
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -30,9 +30,10 @@ HEADERS = {
     "cross-origin-opener-policy": "same-origin",
 }
 
-# C0 controls and DEL; tab, line feed and carriage return are allowed in bodies (notes, text).
+# C0 controls and DEL. Tab, line feed and carriage return are whitespace, not controls to
+# refuse: notes hold lines, and a scanner's code may come with the CR LF it ended with.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CONTROL_IN_QUERY = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_IN_QUERY = _CONTROL
 JSON_LIMIT = 4 * 1024 * 1024  # larger JSON bodies are passed on unchecked (the routes limit them)
 
 
@@ -72,11 +73,36 @@ def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
             yield from _strings(item, f"{where}.{n}" if where else str(n))
 
 
-def control_character_in(scope: Scope, body: bytes | None) -> str | None:
-    """The first field (query parameter, path, or body field) holding a control character."""
+# The scan pipeline judges what can be a code itself, and answers a code holding a control
+# character with its own refusal (action "refused", reason "invalid"); only NUL, which no
+# database can take as text, is refused here for it.
+SCANS = ("/api/scan", "/shelve/scan")
+_NUL = re.compile(r"\x00")
+
+
+def _path_field(path: str, templates: list[str]) -> str:
+    """The path parameter holding the bad character, from the route templates; else "path"."""
+    segments = path.split("/")
+    for template in templates:
+        parts = template.split("/")
+        if len(parts) != len(segments):
+            continue
+        names = [re.fullmatch(r"(.*){(\w+)}(.*)", part) for part in parts]
+        if all(m is not None or part == seg for part, seg, m in zip(parts, segments, names, strict=True)):
+            for seg, m in zip(segments, names, strict=True):
+                if m is not None and _CONTROL.search(seg):
+                    return m.group(2)
+    return "path"
+
+
+def control_character_in(scope: Scope, body: bytes | None,
+                         templates: list[str] | None = None) -> str | None:
+    """The first field (query parameter, path parameter, or body field) holding a control
+    character."""
     path = scope.get("path", "")
-    if _CONTROL_IN_QUERY.search(path):
-        return "path"
+    control = _NUL if path.startswith(SCANS) else _CONTROL
+    if control.search(path):
+        return _path_field(path, templates or [])
     query = scope.get("query_string", b"").decode("latin-1")
     if query:
         for name, value in parse_qsl(query, keep_blank_values=True):
@@ -93,11 +119,11 @@ def control_character_in(scope: Scope, body: bytes | None) -> str | None:
         except ValueError:
             return None  # the route answers 422 for JSON that is not JSON
         for name, text in _strings(parsed, ""):
-            if _CONTROL.search(text):
+            if control.search(text):
                 return name or "body"
     elif kind == "application/x-www-form-urlencoded":
         for name, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
-            if _CONTROL.search(value) or _CONTROL.search(name):
+            if control.search(value) or control.search(name):
                 return name
     return None
 
@@ -113,8 +139,9 @@ class NoControlCharacters:
     """Refuses (422, the field named) a request whose text holds NUL or another control
     character; PostgreSQL cannot store NUL in text and SQLite's FTS chokes on it."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, templates: Callable[[], list[str]] | None = None) -> None:
         self.app = app
+        self._templates = templates
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -145,7 +172,8 @@ class NoControlCharacters:
             replay = replayed
             if size > JSON_LIMIT:
                 body = None
-        field = control_character_in(scope, body)
+        field = control_character_in(scope, body,
+                                     self._templates() if self._templates else None)
         if field is not None:
             payload = json.dumps({
                 "detail": f"{field} holds a NUL or another control character; send text "

@@ -17,7 +17,7 @@ from typing import Any
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import update
+from sqlalchemy import delete, or_, update
 from sqlmodel import Session, col, select
 
 from server.clock import as_utc, now
@@ -242,9 +242,16 @@ def blocked_keys(session: Session) -> list[SignInThrottle]:
                              .where(col(SignInThrottle.blocked_until) > now())).all())
 
 
-def forget_old_failures(session: Session, *, older_than: datetime) -> None:
-    """Drop failure counts nobody added to since `older_than` and no longer blocking."""
+def forget_old_sign_ins(session: Session, *, older_than: datetime) -> int:
+    """Drop failure counts nobody added to since `older_than` and no longer blocking, and
+    sessions that ended or expired before it; how many rows went."""
+    gone = 0
     for row in session.exec(select(SignInThrottle)
                             .where(col(SignInThrottle.last_failure_at) < older_than)).all():
         if row.blocked_until is None or as_utc(row.blocked_until) < now():
             session.delete(row)
+            gone += 1
+    result = session.execute(
+        delete(SignInSession).where(or_(col(SignInSession.expires_at) < older_than,
+                                        col(SignInSession.ended_at) < older_than)))
+    return gone + int(getattr(result, "rowcount", 0) or 0)

@@ -61,7 +61,11 @@ def test_control_characters_in_a_query_answer_422_naming_it(client, auth, url, p
 
 def test_control_characters_in_paths_and_bodies_answer_422_naming_the_field(client, auth):
     admin = auth("admin")
-    assert client.get("/api/records/WS%00x", headers=admin).status_code == 422
+    named = client.get("/api/records/WS%00x", headers=admin)
+    assert named.status_code == 422 and named.json()["field"] == "reference_code"
+    for scanned in (client.get("/api/scan/B0000%0001", headers=admin),
+                    client.post("/api/scan", headers=admin, json={"code": "B0000\u00000001"})):
+        assert scanned.status_code == 422 and scanned.json()["field"] == "code"
     made = client.post("/api/records", headers=admin, json={
         "reference_code": "WS·2024·Y·0009", "title": "good\x00evil", "classification": "public"})
     assert made.status_code == 422 and made.json()["field"] == "title"

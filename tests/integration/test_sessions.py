@@ -124,3 +124,34 @@ def test_users_disable_enable_and_password_from_the_command_line(tmp_path):
     nobody = cli("users", "disable", "ghost", env=env)
     assert nobody.returncode == 2 and "ghost" in nobody.stderr
     engine.dispose()
+
+
+def test_old_sessions_and_spent_failures_are_forgotten_by_the_job(client, db, settings):
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from server.clock import now
+    from server.jobs import forget_old_sign_ins
+    from server.models.sessions import SignInSession, SignInThrottle
+
+    _person(db, "he")
+    kept = _sign_in(client, "he")
+    ended = _sign_in(client, "he")
+    assert client.post("/api/auth/signout", headers=ended).status_code == 204
+    assert client.post("/api/auth/token", data={"username": "he", "password": "wrong-one"}
+                       ).status_code == 401
+    with Session(db) as s:
+        for row in s.exec(select(SignInSession)).all():
+            if row.ended_at is not None:
+                row.ended_at = now() - timedelta(days=2)
+                s.add(row)
+        for row in s.exec(select(SignInThrottle)).all():
+            row.last_failure_at = now() - timedelta(days=2)
+            s.add(row)
+        s.commit()
+    forget_old_sign_ins(settings, db)
+    with Session(db) as s:
+        assert len(s.exec(select(SignInSession)).all()) == 1
+        assert s.exec(select(SignInThrottle)).all() == []
+    assert client.get("/api/boxes", headers=kept).status_code == 200
