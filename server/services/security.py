@@ -18,6 +18,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from server.clock import as_utc, now
@@ -210,8 +211,15 @@ def note_failure(session: Session, *, username: str, address: str | None,
         row = session.get(SignInThrottle, key, with_for_update=True)
         if row is None:
             row = SignInThrottle(key=key, failures=0, last_failure_at=moment)
-            session.add(row)
-        elif (moment - as_utc(row.last_failure_at)).total_seconds() > brakes.forget_after_s and (
+            try:
+                with session.begin_nested():  # another worker may count the same key now
+                    session.add(row)
+                    session.flush()
+            except IntegrityError:
+                row = session.get(SignInThrottle, key, with_for_update=True, populate_existing=True)
+                if row is None:
+                    raise
+        if row.failures and (moment - as_utc(row.last_failure_at)).total_seconds() > brakes.forget_after_s and (
                 row.blocked_until is None or as_utc(row.blocked_until) < moment):
             row.failures = 0
         row.failures += 1

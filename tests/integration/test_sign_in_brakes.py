@@ -65,3 +65,34 @@ def test_the_dashboard_form_is_braked_as_well(db, settings):
         page = client.post("/signin", data={"username": "zhou", "password": "x" * 9})
         assert page.status_code == 429 and int(page.headers["Retry-After"]) >= 1
         assert "Too many failed sign-ins" in page.text
+
+
+def test_failures_counted_at_once_by_many_workers_are_all_counted(db):
+    import threading
+
+    from server.db import writing
+    from server.models.sessions import SignInThrottle
+    from server.services import security
+
+    writer = writing(db)
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def fail() -> None:
+        try:
+            start.wait()
+            with Session(writer) as s:
+                security.note_failure(s, username="same-name", address="10.0.0.9")
+                s.commit()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=fail) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with Session(db) as s:
+        assert s.get(SignInThrottle, "user:same-name").failures == 8
+        assert s.get(SignInThrottle, "addr:10.0.0.9").failures == 8
