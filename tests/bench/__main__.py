@@ -98,7 +98,10 @@ def _flood(flood: dict) -> list[str]:
            f"{flood['seconds']:g} s, in the same run. `brakes on`: as shipped (the guessers "
            "share an address, so they are refused with 429 before any hashing); `brakes off`: "
            "every guess is hashed, and only the limit of one argon2 hash at a time per worker "
-           "protects the scans.", "",
+           "protects the scans. The scan lookup alone takes far longer here than in the records "
+           "benchmark when other work shares the machine (as in the last run, taken while other "
+           "test suites ran beside it: load average 4-10 on 2 cores); compare the ratio in the "
+           "same run, and rerun on a quiet machine before drawing conclusions.", "",
            "| brakes | scan p99 alone | scan p99 in the flood | ratio | guesses/s (answers) "
            "| target | met |", "|---|---|---|---|---|---|---|"]
     for name in ("brakes on", "brakes off"):
