@@ -22,6 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy server devices labels
+	$(BIN)/python .ci/licences.py
 
 test: lint
 	$(BIN)/pytest

@@ -471,6 +471,8 @@ EN: dict[str, str] = {
     "field.document_number": "Document no.",
     "field.pages": "Pages",
     "field.note": "Note",
+    # --- security ---
+    "signin.braked": "Too many failed sign-ins; try again in {seconds} s.",
 }
 
 ZH: dict[str, str] = {
@@ -924,6 +926,8 @@ ZH: dict[str, str] = {
     "field.document_number": "文号",
     "field.pages": "页数",
     "field.note": "备注",
+    # --- security ---
+    "signin.braked": "登录失败次数过多，请 {seconds} 秒后再试。",
 }
 
 CATALOGUES: dict[str, Mapping[str, str]] = {"en": EN, "zh": ZH}

@@ -38,6 +38,7 @@ from server.services import (
     people,
     records,
     scan,
+    security,
 )
 from server.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from server.services.scan import ScanOutcome
@@ -48,9 +49,9 @@ HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(include_in_schema=False)
 
-ANYONE = ("admin", "archivist", "staff", "facilities", "borrower")
-WATCHERS = ("admin", "archivist", "staff", "facilities")
-MOVERS = ("admin", "archivist", "staff")
+ANYONE = security.ANYONE
+WATCHERS = security.WATCHERS
+MOVERS = security.MOVERS
 LANG_COOKIE = "lang"
 PAGE_SIZE = 50
 LIVE_KINDS = ("box", "alarm", "climate", "device", "reject")
@@ -257,13 +258,27 @@ def signin(
     page = _bare_page(request, session)
     if not sign_in.same_origin(request):
         raise PageRefused("forbidden", message="cross-site form posts are refused")
-    user = people.authenticate(session, username=username.strip(), password=password)
-    if user is None:
-        return render(page, "signin.html", status=401, next=sign_in.safe_next(next),
-                      failed=True, username=username)
     settings = request.app.state.settings
+    address = request.client.host if request.client else None
+    name = username.strip()
+    wait = security.refusal(session, username=name, address=address)
+    user = None if wait else people.authenticate(session, username=name, password=password)
+    if user is None:
+        if not wait:  # the session of a POST is a writing one (server.api.deps)
+            security.note_failure(session, username=name, address=address,
+                                  brakes=settings.sign_in_brakes)
+            session.commit()
+        response = render(page, "signin.html", status=429 if wait else 401,
+                          next=sign_in.safe_next(next), failed=True, username=username,
+                          wait=wait)
+        if wait:
+            response.headers["Retry-After"] = str(wait)
+        return response
     ttl = timedelta(minutes=settings.token_ttl_minutes)
-    token = sign_in.mint_token(user, secret_key=settings.secret_key, ttl=ttl)
+    security.note_success(session, username=user.username)
+    token = sign_in.open_session(session, user, secret_key=settings.secret_key, ttl=ttl,
+                                 client=address)
+    session.commit()
     target = sign_in.safe_next(next)
     if target == "/" and user.role not in WATCHERS:
         target = "/find"
@@ -275,7 +290,11 @@ def signin(
 
 @router.post("/signout")
 def signout(page: AnyonePage) -> Response:
-    """Forget the sign-in."""
+    """End the sign-in session (its token is refused at once) and forget the cookie."""
+    request = page.request
+    security.end_session_of_token(page.session, request.cookies.get(sign_in.COOKIE),
+                                  secret_key=request.app.state.settings.secret_key)
+    page.session.commit()
     response = RedirectResponse("/signin", status_code=303)
     sign_in.drop_cookie(response)
     return response
@@ -399,7 +418,8 @@ def _box_page(page: Page, code: str, *, notice: str | None = None, status: int =
         box = boxes.by_code(session, code)
     except NotFound as exc:
         raise PageRefused("not_found", message=exc.message) from exc
-    shown = boxes.present(session, [box], scheme=page.request.app.state.scheme)[0]
+    shown = boxes.present(session, [box], scheme=page.request.app.state.scheme,
+                          clearance=page.person.clearance, role=page.person.role)[0]
     trail = []
     if box.location_id:
         here = session.get(Location, box.location_id)
@@ -415,7 +435,7 @@ def _box_page(page: Page, code: str, *, notice: str | None = None, status: int =
     return render(
         page, "box.html", status=status, live=("box",), box=shown, trail=trail,
         records=records.present(session, held.rows), records_total=held.total,
-        moves=tallies.movement_lines(session, moves), moves_total=moves_total,
+        moves=tallies.movement_lines(session, moves, role=page.person.role), moves_total=moves_total,
         notice=notice, can_light=can_light, can_lend=can_lend,
         can_return=page.person.role in MOVERS and loan is not None,
         today=now().date().isoformat(),
@@ -442,7 +462,8 @@ def location_page(code: str, page: AnyonePage,
                                         offset=offset)
     return render(
         page, "location.html", live=("box",), place=shown, trail=tallies.ancestors(session, place),
-        children=inside, within=within, boxes=boxes.present(session, held, scheme=scheme),
+        children=inside, within=within, boxes=boxes.present(session, held, scheme=scheme,
+                                                 clearance=page.person.clearance),
         boxes_total=held_total, offset=offset, page_size=PAGE_SIZE,
     )
 

@@ -1,48 +1,35 @@
-"""Signing in to the pages: the API's JWT, kept in an HttpOnly cookie.
+"""Signing in to the pages: the API's token, kept in an HttpOnly cookie.
 
-The token is the same one `POST /api/auth/token` hands out (same claims, key and algorithm), so a
-page session and an API session are interchangeable. Minting it belongs in server/services once
-the lead moves it there; the dashboard may not import server.api.
+The token is the same one `POST /api/auth/token` hands out (server.services.security makes
+both), so a page session and an API session are interchangeable, and signing out of the
+pages ends the session at once.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import jwt
 from fastapi import Request, Response
 from sqlmodel import Session
 
 from server.models.people import User
-from server.services import people
+from server.services import security
 
 log = logging.getLogger(__name__)
 
 COOKIE = "archive_twin_session"
-TOKEN_ALGORITHM = "HS256"  # the API's; both must agree
 
 
-def mint_token(user: User, *, secret_key: str, ttl: timedelta) -> str:
-    """The bearer token of this user, as /api/auth/token makes it."""
-    issued = datetime.now(UTC)
-    claims = {"sub": user.username, "role": user.role, "iat": issued, "exp": issued + ttl}
-    return jwt.encode(claims, secret_key, algorithm=TOKEN_ALGORITHM)
+def open_session(session: Session, user: User, *, secret_key: str, ttl: timedelta,
+                 client: str | None) -> str:
+    """A new sign-in session's token, the same kind /api/auth/token hands out."""
+    return security.open_session(session, user, secret_key=secret_key, ttl=ttl, client=client)
 
 
 def user_from_token(session: Session, token: str | None, *, secret_key: str) -> User | None:
-    """The active user a token names, or None for a missing, expired or forged token."""
-    if not token:
-        return None
-    try:
-        claims = jwt.decode(token, secret_key, algorithms=[TOKEN_ALGORITHM])
-    except jwt.PyJWTError as exc:
-        log.debug("page token refused: %s", exc)
-        return None
-    user = people.get_user(session, str(claims.get("sub", "")))
-    if user is None or not user.active:
-        return None
-    return user
+    """The person a cookie's token signs in, or None (missing, forged, expired or ended)."""
+    return security.user_for_token(session, token, secret_key=secret_key)
 
 
 def set_cookie(response: Response, request: Request, token: str, *, ttl: timedelta) -> None:

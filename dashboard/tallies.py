@@ -94,9 +94,10 @@ def recent_movements(session: Session, *, limit: int = 8) -> list[MoveLine]:
     return movement_lines(session, moves)
 
 
-def movement_lines(session: Session, moves: list[Movement]) -> list[MoveLine]:
-    """Movements with codes and paths (a few queries for all of them)."""
-    shown = history.present_movements(session, moves)
+def movement_lines(session: Session, moves: list[Movement], *,
+                   role: str = "admin") -> list[MoveLine]:
+    """Movements with codes and paths (a few queries for all of them), as this role sees them."""
+    shown = history.present_movements(session, moves, role=role)
     codes = {c for m in shown for c in (m.from_location, m.to_location) if c}
     paths = dict(
         session.exec(select(Location.code, Location.path).where(col(Location.code).in_(codes))).all()

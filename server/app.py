@@ -6,11 +6,12 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlmodel import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.api import (
     admin,
@@ -28,6 +29,8 @@ from server.api import (
     scan,
     stocktakes,
 )
+from server.api.errors import document_errors, validation_body
+from server.api.guards import NoControlCharacters, SecurityHeaders
 from server.db import make_engine, writing
 from server.leader import Duty, Leadership
 from server.services import register_terms
@@ -82,30 +85,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.scheme = settings.code_scheme
     app.state.broker_link = None
     app.state.feed = Feed(app.state.engine)
-    app.state.signed_in = {}  # token -> (until, user); see server.api.deps.current_user
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
         code = next((c for kind, c in STATUS_OF.items() if isinstance(exc, kind)), 400)
-        body = {"detail": exc.message}
+        body = {"detail": exc.message, "field": exc.field}
         chinese = getattr(exc, "message_zh", None)  # e.g. a 档号 that disagrees with its record
         if chinese and register_terms.language_of(request.headers.get("accept-language")) == "zh":
             body["detail"] = chinese
-        if exc.field:
-            body["field"] = exc.field
         return JSONResponse(status_code=code, content=body)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 304 or exc.status_code < 400:
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(status_code=exc.status_code, headers=exc.headers,
+                            content={"detail": exc.detail, "field": None})
+
     @app.exception_handler(RequestValidationError)
-    async def unreadable_term(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def not_valid(request: Request, exc: RequestValidationError) -> JSONResponse:
         # A register term (保管期限, 密级, 开放标识 ...) no form matches: say which forms it
-        # takes, in the caller's language, in the usual {"detail", "field"} shape.
+        # takes, in the caller's language; anything else in the one validation shape.
         for error in exc.errors():
             term = (error.get("ctx") or {}).get("error")
             if isinstance(term, register_terms.TermError):
                 language = register_terms.language_of(request.headers.get("accept-language"))
                 return JSONResponse(status_code=422,
-                                    content={"detail": term.message(language), "field": term.field})
-        return await request_validation_exception_handler(request, exc)
+                                    content={"detail": term.message(language), "field": term.field,
+                                             "errors": []})
+        return JSONResponse(status_code=422, content=validation_body(list(exc.errors())))
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:
@@ -141,6 +149,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from dashboard import pages  # the pages, /events and /static (only app.py imports dashboard)
 
     pages.install(app)
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(get_openapi(
+                title=app.title, version=app.version, description=app.description,
+                routes=app.routes))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    # outermost last: headers go on every answer, the 422 for control characters included
+    app.add_middleware(NoControlCharacters, templates=lambda: list(app.openapi()["paths"]))
+    app.add_middleware(SecurityHeaders)
     return app
 
 
@@ -169,5 +189,10 @@ def _lead(settings: Settings, app: FastAPI) -> Leadership | None:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for `uvicorn --factory` and several workers: settings from the environment."""
-    return create_app(Settings())
+    """Factory for `uvicorn --factory` and several workers: settings from the environment.
+
+    Like `archive-twin serve`, it refuses a placeholder or demo secret key.
+    """
+    settings = Settings()
+    settings.check_safe_to_serve()
+    return create_app(settings)

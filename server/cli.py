@@ -7,6 +7,7 @@ import getpass
 import logging
 import os
 import socket
+import subprocess
 import sys
 from collections.abc import Callable
 
@@ -74,6 +75,30 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
     print(f"user {args.username} added as {args.role}")
+    return 0
+
+
+def cmd_users_change(args: argparse.Namespace, settings: Settings) -> int:
+    """Disable or enable a person, or give them a new password; their sessions end at once."""
+    from server.services import people
+    from server.services.errors import DomainError
+
+    change: dict[str, object] = {}
+    if args.users_verb in ("disable", "enable"):
+        change["disabled"] = args.users_verb == "disable"
+    else:
+        change["password"] = _password(None, f"new password for {args.username}: ")
+    try:
+        with session_scope(make_engine(settings.db_url)) as session:
+            people.change_user(session, args.username, actor=f"cli:{getpass.getuser()}",
+                               **change)  # type: ignore[arg-type]
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    done = {"disable": "disabled; their sessions have ended",
+            "enable": "enabled; they may sign in again",
+            "password": "has a new password; their sessions have ended"}[args.users_verb]
+    print(f"user {args.username} {done}")
     return 0
 
 
@@ -434,6 +459,63 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if failed else 0
 
 
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    """Write one backup archive (database, copy store, SHA-256 manifest); print its path."""
+    from pathlib import Path
+
+    from server.services import backups
+    from server.services.errors import DomainError
+
+    engine = make_engine(settings.db_url)
+    try:
+        path = backups.take(engine, settings.db_url, settings.copies_path,
+                            Path(args.to) if args.to else settings.backups_path,
+                            on_progress=lambda line: print(f"  {line}", file=sys.stderr))
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as exc:
+        print(f"error: {exc.cmd[0]} failed: {exc.stderr.decode(errors='replace').strip()}",
+              file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(path)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    """Restore a backup archive into the configured, empty database and copy store."""
+    from pathlib import Path
+
+    from server.services import backups
+    from server.services.errors import DomainError
+
+    migrate(settings.db_url)  # an empty database of this version's shape, then overwritten
+    engine = make_engine(settings.db_url)
+    try:
+        done = backups.restore(Path(args.archive), engine, settings.db_url, settings.copies_path)
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as exc:
+        print(f"error: {exc.cmd[0]} failed: {exc.stderr.decode(errors='replace').strip()}",
+              file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    migrate(settings.db_url)  # a backup of an older version is brought up to this one
+    print(f"restored the backup taken {done.taken_at} into {_safe_url(settings.db_url)}")
+    for table, rows in sorted(done.rows.items()):
+        if rows:
+            print(f"  {table:<20} {rows:>10,} rows")
+    print(f"  {done.copies:,} electronic copies into {settings.copies_path}")
+    if done.audit_head:
+        print(f"  audit head {done.audit_head[0]}:{done.audit_head[1]} "
+              "(check it with `archive-twin audit verify --anchor ...`)")
+    return 0
+
+
 def _free_port(host: str, wanted: int) -> int:
     with socket.socket() as probe:
         try:
@@ -477,24 +559,30 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Run the whole system on embedded defaults with a sample archive and demo logins."""
-    from server.services import people, sample_archive
+    from server.services import audit, people, sample_archive
 
     port = _free_port(args.host, args.port)
     base = f"http://{args.host}:{port}"
     settings = settings.model_copy(update={
         "demo": True, "base_url": os.environ.get("ARCHIVE_TWIN_BASE_URL", base),
-        "secret_key": settings.secret_key if settings.secret_key != "change-me"
-        else "demo-only-secret-key-not-for-real-data", "simulate": True,
+        "secret_key": _demo_key(settings), "simulate": True,
     })
     migrate(settings.db_url)
     engine = make_engine(settings.db_url)
     with session_scope(engine) as session:
+        refusal = _not_the_demos(session, settings)
+        if refusal:
+            print(f"error: {refusal}", file=sys.stderr)
+            engine.dispose()
+            return 2
         if sample_archive.is_empty(session):
             print("seeding a sample archive (two rooms of compact shelving)…", flush=True)
             scheme = settings.code_scheme
             counts = sample_archive.seed(session, scheme=scheme)
             print(f"  {counts['locations']} locations, {counts['boxes']} boxes, "
                   f"{counts['records']} records")
+            audit.record(session, actor="demo", action="seed", entity="archive",
+                         entity_id=DEMO_MARK, after={"by": "archive-twin demo"})
         for username, role, password in DEMO_USERS:
             if not people.get_user(session, username):
                 people.create_user(session, username=username, role=role, password=password)
@@ -516,6 +604,46 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     _serve_with_simulated_room(settings, args.host, port, base, verbose=args.verbose)
     return 0
+
+
+DEMO_MARK = "demo"  # the audit entry (entity archive) that says the demo seeded this database
+
+
+def _demo_key(settings: Settings) -> str:
+    """The demo's signing key: random, made once, kept only in the demo's data dir."""
+    import secrets
+
+    from server.settings import DEMO_KEY_FILE
+
+    path = settings.data_dir / DEMO_KEY_FILE
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(key + "\n")
+    return key
+
+
+def _not_the_demos(session: Session, settings: Settings) -> str | None:
+    """Why the demo may not use this database (it holds data the demo did not seed), or None."""
+    from sqlmodel import select
+
+    from server.models.audit import AuditEntry
+    from server.models.people import User
+    from server.services import sample_archive
+
+    if sample_archive.is_empty(session) and session.exec(select(User.id).limit(1)).first() is None:
+        return None
+    seeded = session.exec(select(AuditEntry.id).where(AuditEntry.entity == "archive")
+                          .where(AuditEntry.entity_id == DEMO_MARK).limit(1)).first()
+    if seeded is not None:
+        return None
+    return (f"the configured database ({_safe_url(settings.db_url)}) holds data the demo did "
+            "not seed; the demo would add its well-known logins to it. Run the demo on a "
+            "database of its own: unset ARCHIVE_TWIN_DATABASE_URL and point ARCHIVE_TWIN_DATA_DIR "
+            "at an empty directory (e.g. ARCHIVE_TWIN_DATA_DIR=./var/demo archive-twin demo), "
+            "or set ARCHIVE_TWIN_DATABASE_URL to an empty database.")
 
 
 def _serve_with_simulated_room(settings: Settings, host: str, port: int, base: str, *,
@@ -668,6 +796,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full-name")
     p.add_argument("--password", help="default: read one line from standard input")
     p.set_defaults(run=cmd_users_add)
+    for verb, text in (("disable", "stop a person signing in; ends their sessions"),
+                       ("enable", "let a disabled person sign in again"),
+                       ("password", "set a new password (one line on standard input); "
+                                    "ends their sessions")):
+        p = users.add_parser(verb, help=text)
+        p.add_argument("username")
+        p.set_defaults(run=cmd_users_change)
 
     registry = verbs.add_parser("devices", help="the device registry").add_subparsers(
         dest="devices_verb", required=True)
@@ -731,6 +866,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="create the boxes and locations (given by path) the file names")
     p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the problems")
     p.set_defaults(run=cmd_import_records)
+
+    p = verbs.add_parser("backup", help="write one backup archive: database, copies, manifest")
+    p.add_argument("--to", metavar="DIR", help="where (default: ARCHIVE_TWIN_BACKUP_DIR or "
+                                               "DATA_DIR/backups)")
+    p.set_defaults(run=cmd_backup)
+    p = verbs.add_parser("restore", help="restore a backup into the configured, empty database")
+    p.add_argument("archive", metavar="FILE")
+    p.set_defaults(run=cmd_restore)
 
     copies = verbs.add_parser("copies", help="electronic copies").add_subparsers(
         dest="copies_verb", required=True)

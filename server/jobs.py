@@ -126,6 +126,25 @@ def remind_overdue_loans(settings: Settings, engine: Engine) -> None:
             log.info("e-mailed %d loan reminders", mailed)
 
 
+def forget_old_sign_ins(settings: Settings, engine: Engine) -> None:
+    """Sessions ended or expired a day ago, and sign-in failures no longer braking anyone."""
+    from server.services import security
+
+    with session_scope(engine) as session:
+        security.forget_old_sign_ins(session, older_than=now() - timedelta(days=1))
+
+
+def take_backup(settings: Settings, engine: Engine) -> None:
+    """A backup archive every backup_interval_hours (0: none); the newest backup_keep are kept."""
+    if not settings.backup_interval_hours:
+        return
+    from server.services import backups
+
+    path = backups.take(engine, settings.db_url, settings.copies_path, settings.backups_path)
+    gone = backups.prune(settings.backups_path, settings.backup_keep)
+    log.info("backup written to %s; %d older removed", path, len(gone))
+
+
 JOBS: tuple[Job, ...] = (
     Job("fixity", verify_fixity,
         lambda s: {"trigger": "interval", "hours": s.fixity_interval_hours}),
@@ -138,6 +157,9 @@ JOBS: tuple[Job, ...] = (
     Job("climate-reports", file_climate_reports, lambda s: {"trigger": "interval", "hours": 6}),
     Job("overdue-loans", remind_overdue_loans,
         lambda s: {"trigger": "cron", "hour": s.loan_reminder_hour, "minute": 0}),
+    Job("forget-old-sign-ins", forget_old_sign_ins, lambda s: {"trigger": "interval", "hours": 1}),
+    Job("backup", take_backup,
+        lambda s: {"trigger": "interval", "hours": s.backup_interval_hours or 24}),
 )
 
 

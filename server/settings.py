@@ -9,8 +9,13 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from server.services.codes import CodeScheme
+from server.services.security import Brakes
 
-PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "demo"})
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "demo",
+                                 # the key earlier demos signed with, built into the code
+                                 "demo-only-secret-key-not-for-real-data"})
+# The demo's own key lives in its data dir (see server.cli.cmd_demo), never in the code.
+DEMO_KEY_FILE = "demo-secret-key"
 
 
 class UnsafeSettings(ValueError):
@@ -132,6 +137,38 @@ class Settings(BaseSettings):
             raise ValueError("reminder days are ascending, distinct and not negative, e.g. [0, 3, 7]")
         return value
 
+    # --- security: sign-in brakes, headers and limits, backups ---
+    sign_in_free_failures: int = Field(
+        default=5, ge=1, description="failed sign-ins per username before they are braked")
+    sign_in_free_failures_per_address: int = Field(
+        default=20, ge=1, description="failed sign-ins per client address before it is braked")
+    sign_in_first_block_s: float = Field(
+        default=2.0, gt=0, description="the first block after the free failures; each further "
+        "failure doubles it")
+    sign_in_longest_block_s: float = Field(default=900.0, gt=0)
+    sign_in_parallel_hashes: int = Field(
+        default=1, ge=1, description="passwords hashed at once per worker (argon2 is CPU-heavy)")
+    upload_read_timeout_s: float = Field(
+        default=30.0, gt=0, description="a request body that sends nothing for this long is "
+        "refused (slow uploads are not held open)")
+    backup_dir: Path | None = Field(default=None, description="unset: data_dir/backups")
+    backup_interval_hours: float = Field(
+        default=0, ge=0, description="how often the leader takes a backup; 0: never")
+    backup_keep: int = Field(default=7, ge=1, description="backups kept; older ones are removed")
+
+    @property
+    def sign_in_brakes(self) -> Brakes:
+        """The sign-in brakes these settings describe."""
+        return Brakes(free_per_user=self.sign_in_free_failures,
+                      free_per_address=self.sign_in_free_failures_per_address,
+                      first_block_s=self.sign_in_first_block_s,
+                      longest_block_s=self.sign_in_longest_block_s)
+
+    @property
+    def backups_path(self) -> Path:
+        """Where backups are written."""
+        return self.backup_dir or self.data_dir / "backups"
+
     @field_validator("epc_company_prefix")
     @classmethod
     def _prefix_is_gs1(cls, value: str) -> str:
@@ -164,12 +201,20 @@ class Settings(BaseSettings):
         return self.copies_dir or self.data_dir / "copies"
 
     def check_safe_to_serve(self) -> None:
-        """Refuse a placeholder secret key outside demo mode."""
-        if not self.demo and (
-            self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < 32
-        ):
+        """Refuse a placeholder, short or demo secret key, whatever else the settings say.
+
+        ARCHIVE_TWIN_DEMO=1 changes nothing here: only `archive-twin demo` runs on its own key.
+        """
+        key = self.secret_key.strip()
+        if key.lower() in PLACEHOLDER_SECRETS or len(key) < 32:
             raise UnsafeSettings(
                 "ARCHIVE_TWIN_SECRET_KEY is a placeholder or shorter than 32 characters "
                 "(sign-in tokens are HS256: a 256-bit key); set a long random value (e.g. `python -c 'import secrets; "
                 "print(secrets.token_urlsafe(32))'`) or run `archive-twin demo`."
+            )
+        demo_key = self.data_dir / DEMO_KEY_FILE
+        if demo_key.exists() and demo_key.read_text(encoding="utf-8").strip() == key:
+            raise UnsafeSettings(
+                f"ARCHIVE_TWIN_SECRET_KEY is the demo's key ({demo_key}); the demo's tokens "
+                "must not open a real server: set a long random key of its own."
             )

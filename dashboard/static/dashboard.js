@@ -17,6 +17,10 @@
   }
   window.archiveShowDates = showDates;
   showDates(document);
+  // Sizes come as data attributes: the Content-Security-Policy refuses inline style attributes.
+  for (const el of document.querySelectorAll("[data-max-width]")) {
+    el.style.maxWidth = el.dataset.maxWidth + "px";
+  }
 
   const kinds = (document.body.dataset.liveKinds || "").split(/\s+/).filter(Boolean);
   if (!kinds.length || !window.EventSource) return;

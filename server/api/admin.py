@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from server.api.deps import Admin, Archivist, Limit, Offset, SessionDep
+from server.api.deps import Admin, Archivist, Limit, Offset, SessionDep, WritingSessionDep
 from server.api.paging import Page
 from server.models.audit import AuditEntryPublic
-from server.models.people import UserCreate, UserPublic
+from server.models.people import UserCreate, UserPublic, UserUpdate
 from server.services import audit, people
+from server.services.errors import NotFound
 
 router = APIRouter(prefix="/api", tags=["people and audit"])
 
@@ -28,14 +29,43 @@ def list_users(session: SessionDep, user: Admin):
     return [UserPublic.model_validate(u, from_attributes=True) for u in people.list_users(session)]
 
 
-@router.get("/audit", response_model=Page[AuditEntryPublic])
+class AuditPage(Page[AuditEntryPublic]):
+    hidden: int = Field(0, description="entries left out: they concern records classified "
+                                       "above your clearance")
+
+
+@router.get("/audit", response_model=AuditPage)
 def audit_log(session: SessionDep, user: Archivist, entity: str | None = None,
               entity_id: str | None = None, limit: Limit = 50, offset: Offset = 0):
-    """The audit log, newest first; filter by entity (box, record, ...) and its code."""
-    rows, total = audit.history(session, entity=entity, entity_id=entity_id, limit=limit,
-                                offset=offset)
-    return Page(items=[AuditEntryPublic.model_validate(r, from_attributes=True) for r in rows],
-                total=total, limit=limit, offset=offset)
+    """The audit log, newest first; filter by entity (box, record, ...) and its code.
+
+    Entries about records (and their copies) above your clearance are left out; `hidden`
+    says how many."""
+    rows, total, hidden = audit.history(
+        session, clearance_levels=people.clearance_levels(user.clearance), entity=entity,
+        entity_id=entity_id, limit=limit, offset=offset)
+    return AuditPage(items=[AuditEntryPublic.model_validate(r, from_attributes=True)
+                            for r in rows], total=total, limit=limit, offset=offset,
+                     hidden=hidden)
+
+
+@router.get("/users/{username}", response_model=UserPublic)
+def show_user(username: str, session: SessionDep, user: Admin):
+    """One person: role, clearance and whether they are disabled."""
+    found = people.get_user(session, username)
+    if found is None:
+        raise NotFound(f"no user named {username!r}", field="username")
+    return UserPublic.model_validate(found, from_attributes=True)
+
+
+@router.patch("/users/{username}", response_model=UserPublic)
+def change_user(username: str, data: UserUpdate, session: WritingSessionDep, user: Admin):
+    """Change role, clearance, disabled or password; disabling or a new password ends that
+    person's sessions at once."""
+    changed = people.change_user(session, username, actor=user.username,
+                                 **data.model_dump(exclude_unset=True))
+    session.commit()
+    return UserPublic.model_validate(changed, from_attributes=True)
 
 
 class ChainReport(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -98,6 +100,18 @@ class _FilePart:
             self.intake.write(data[start:end])
 
 
+async def _arriving(request: Request, timeout_s: float) -> AsyncIterator[bytes]:
+    """The body's chunks; TimeoutError when none arrives for `timeout_s` (a slow upload
+    would otherwise hold a temporary file and a descriptor open for ever)."""
+    chunks = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(chunks.__anext__(), timeout_s)
+        except StopAsyncIteration:
+            return
+        yield chunk
+
+
 def _too_large(settings: Settings) -> HTTPException:
     return HTTPException(
         status_code=413,
@@ -116,7 +130,7 @@ async def upload_copy(reference_code: str, request: Request, settings: SettingsD
 
     def record_exists() -> None:
         with Session(engine) as session:
-            records.by_reference(session, reference_code)
+            records.by_reference(session, reference_code, clearance=user.clearance)
 
     await run_in_threadpool(record_exists)
     kind, params = parse_options_header(request.headers.get("content-type"))
@@ -130,9 +144,13 @@ async def upload_copy(reference_code: str, request: Request, settings: SettingsD
     part = _FilePart(store.intake(settings.upload_max_bytes))
     parser = MultipartParser(params[b"boundary"], part.callbacks())
     try:
-        async for chunk in request.stream():
+        async for chunk in _arriving(request, settings.upload_read_timeout_s):
             parser.write(chunk)
         parser.finalize()
+    except TimeoutError as exc:
+        part.intake.discard()
+        raise HTTPException(408, detail=f"the upload sent nothing for "
+                                        f"{settings.upload_read_timeout_s:g} s; send it again") from exc
     except TooLarge as exc:
         raise _too_large(settings) from exc
     except MultipartParseError as exc:

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-import jwt
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from server.models.people import User
-from server.services import people
+from server.services import security
 from server.services.codes import CodeScheme
 from server.settings import Settings
 
-TOKEN_ALGORITHM = "HS256"
+TOKEN_ALGORITHM = security.TOKEN_ALGORITHM
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
@@ -78,44 +76,29 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
-# Who a token belongs to, remembered for a few seconds per worker: the lookup (a query and a
-# thread hop) cost more than a whole scan. A disabled account or a changed role therefore
-# takes effect within SIGNED_IN_TTL_S, in every worker; never later than the token's expiry.
-SIGNED_IN_TTL_S = 5.0
-SIGNED_IN_MAX = 10_000
-
-
 async def current_user(
     request: Request, settings: SettingsDep, token: str | None = Depends(oauth2_scheme)
 ) -> User:
-    """The person whose bearer token came with the request."""
+    """The person whose bearer token came with the request.
+
+    The signature is checked here; the session behind it is looked up on every request (one
+    indexed query joined to the person), so a token whose session ended is refused at once
+    in every worker: there is deliberately no per-worker cache of signed-in people.
+    """
     if not token:
         raise _unauthorized("sign in first: POST /api/auth/token, then send 'Authorization: Bearer …'")
-    remembered: dict[str, tuple[float, User]] = request.app.state.signed_in
-    now = time.monotonic()
-    hit = remembered.get(token)
-    if hit is not None and hit[0] > now:
-        return hit[1]
     try:
-        claims = jwt.decode(token, settings.secret_key, algorithms=[TOKEN_ALGORITHM])
-    except jwt.ExpiredSignatureError as exc:
-        raise _unauthorized("the sign-in has expired; sign in again") from exc
-    except jwt.PyJWTError as exc:
-        raise _unauthorized("the token is not valid; sign in again") from exc
-    user = await run_in_threadpool(_user_named, request.app.state.engine, str(claims.get("sub", "")))
-    if user is None or not user.active:
-        remembered.pop(token, None)
-        raise _unauthorized("the account behind this token no longer exists or is disabled")
-    if len(remembered) >= SIGNED_IN_MAX:
-        remembered.clear()
-    left = float(claims["exp"]) - time.time() if "exp" in claims else SIGNED_IN_TTL_S
-    remembered[token] = (now + min(SIGNED_IN_TTL_S, left), user)
+        claims = security.read_token(token, secret_key=settings.secret_key)
+        user = await run_in_threadpool(_session_user, request.app.state.engine, claims)
+    except security.TokenRefused as exc:
+        raise _unauthorized(exc.reason) from exc
+    request.state.user = user
     return user
 
 
-def _user_named(engine, username: str) -> User | None:
+def _session_user(engine, claims) -> User:
     with Session(engine, expire_on_commit=False) as session:
-        return people.get_user(session, username)
+        return security.session_user(session, claims)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -156,13 +139,13 @@ def require_broker_link(request: Request) -> None:
         )
 
 
-ANYONE = ("admin", "archivist", "staff", "facilities", "borrower")
-Reader = Annotated[User, Depends(require(*ANYONE))]
-Archivist = Annotated[User, Depends(require("admin", "archivist"))]
-Mover = Annotated[User, Depends(require("admin", "archivist", "staff"))]
-Facilities = Annotated[User, Depends(require("admin", "facilities"))]
-Watcher = Annotated[User, Depends(require("admin", "archivist", "staff", "facilities"))]
-Admin = Annotated[User, Depends(require("admin"))]
+ANYONE = security.ANYONE
+Reader = Annotated[User, Depends(require(*security.ANYONE))]
+Archivist = Annotated[User, Depends(require(*security.ARCHIVISTS))]
+Mover = Annotated[User, Depends(require(*security.MOVERS))]
+Facilities = Annotated[User, Depends(require(*security.FACILITIES))]
+Watcher = Annotated[User, Depends(require(*security.WATCHERS))]
+Admin = Annotated[User, Depends(require(*security.ADMINS))]
 
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="rows to skip")]

@@ -41,7 +41,7 @@ def create_box(data: BoxCreate, session: SessionDep, scheme: SchemeDep, user: Ar
     """Register a new box; it gets its code, EPC and QR URL."""
     box = boxes.create_box(session, data, scheme=scheme, actor=user.username)
     session.commit()
-    return boxes.present(session, [box], scheme=scheme)[0]
+    return boxes.present(session, [box], scheme=scheme, clearance=user.clearance, role=user.role)[0]
 
 
 @box_router.get("", response_model=Page[BoxPublic])
@@ -53,14 +53,16 @@ def list_boxes(session: SessionDep, scheme: SchemeDep, user: Reader,
     rows, total = boxes.list_boxes(
         session, status=status, location=location, home=home, limit=limit, offset=offset
     )
-    return Page(items=boxes.present(session, rows, scheme=scheme), total=total, limit=limit,
+    return Page(items=boxes.present(session, rows, scheme=scheme, clearance=user.clearance,
+                                     role=user.role), total=total, limit=limit,
                 offset=offset)
 
 
 @box_router.get("/{code}", response_model=BoxPublic)
 def read_box(code: str, session: SessionDep, scheme: SchemeDep, user: Reader):
     """One box: status, where it is, where it belongs."""
-    return boxes.present(session, [boxes.by_code(session, code)], scheme=scheme)[0]
+    return boxes.present(session, [boxes.by_code(session, code)], scheme=scheme,
+                         clearance=user.clearance, role=user.role)[0]
 
 
 @box_router.patch("/{code}", response_model=BoxPublic)
@@ -69,7 +71,7 @@ def update_box(code: str, data: BoxUpdate, session: SessionDep, scheme: SchemeDe
     """Change a box's home location, size or width; the change is audited."""
     box = boxes.update_box(session, code, data, actor=user.username)
     session.commit()
-    return boxes.present(session, [box], scheme=scheme)[0]
+    return boxes.present(session, [box], scheme=scheme, clearance=user.clearance, role=user.role)[0]
 
 
 @box_router.post("/{code}/move", response_model=BoxPublic)
@@ -77,7 +79,7 @@ def move_box(code: str, data: BoxMove, session: SessionDep, scheme: SchemeDep, u
     """Put a box at a location; 409 when the location is full."""
     box, _ = boxes.move_box(session, code, to=data.to, reason=data.reason, user=user.username)
     session.commit()
-    return boxes.present(session, [box], scheme=scheme)[0]
+    return boxes.present(session, [box], scheme=scheme, clearance=user.clearance, role=user.role)[0]
 
 
 @box_router.get("/{code}/movements", response_model=Page[MovementPublic])
@@ -85,7 +87,7 @@ def box_movements(code: str, session: SessionDep, user: Reader, limit: Limit = 5
                   offset: Offset = 0):
     """Where the box went, when, by whom and why; newest first."""
     rows, total = boxes.history(session, code, limit=limit, offset=offset)
-    return Page(items=present_movements(session, rows), total=total, limit=limit, offset=offset)
+    return Page(items=present_movements(session, rows, role=user.role), total=total, limit=limit, offset=offset)
 
 
 @box_router.post("/{code}/light", response_model=LightSent,

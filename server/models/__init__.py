@@ -17,6 +17,7 @@ from server.models.loans import Loan
 from server.models.news import NewsCursor, OutboxEntry
 from server.models.people import User
 from server.models.places import Location, Site
+from server.models.sessions import SignInSession, SignInThrottle
 from server.models.stocktakes import Stocktake, StocktakeSighting
 
 __all__ = [
@@ -47,6 +48,8 @@ __all__ = [
     "RegisterImport",
     "RequestItem",
     "RoomClimate",
+    "SignInSession",
+    "SignInThrottle",
     "Site",
     "Stocktake",
     "StocktakeSighting",

@@ -41,6 +41,11 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(sa_type=Timestamp)
     email: str | None = Field(default=None, max_length=200)  # where loan reminders go
 
+    @property
+    def disabled(self) -> bool:
+        """A disabled person cannot sign in; their sessions have ended."""
+        return not self.active
+
 
 class UserCreate(SQLModel):
     model_config = {
@@ -64,3 +69,15 @@ class UserPublic(SQLModel):
     role: Role
     clearance: Clearance
     active: bool
+    disabled: bool
+
+
+class UserUpdate(SQLModel):
+    """What an admin may change about a person (PATCH /api/users/{username})."""
+
+    model_config = {"extra": "forbid",
+                    "json_schema_extra": {"examples": [{"disabled": True}, {"role": "staff"}]}}
+    role: Role | None = None
+    clearance: Clearance | None = None
+    disabled: bool | None = None
+    password: str | None = Field(default=None, min_length=8, max_length=200)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, String, and_, cast, func, not_, or_, text
 from sqlmodel import Session, col, select
 
 from server.clock import now
@@ -140,12 +140,33 @@ def check_anchor(session: Session, anchor: str) -> ChainBreak | None:
     return None
 
 
-def history(session: Session, *, entity: str | None = None, entity_id: str | None = None,
-            limit: int = 50, offset: int = 0) -> tuple[list[AuditEntry], int]:
-    """Audit entries, newest first, optionally for one thing."""
+def _above(clearance_levels: list[str]) -> ColumnElement[bool]:
+    """Entries about a record (or a copy of one) classified above these levels."""
+    from server.models.copies import ElectronicCopy
+    from server.models.holdings import Record
+
+    hidden_refs = select(Record.reference_code).where(
+        col(Record.classification).not_in(clearance_levels))
+    hidden_copies = (select(cast(ElectronicCopy.id, String))
+                     .join(Record, col(Record.id) == col(ElectronicCopy.record_id))
+                     .where(col(Record.classification).not_in(clearance_levels)))
+    return or_(and_(col(AuditEntry.entity) == "record", col(AuditEntry.entity_id).in_(hidden_refs)),
+               and_(col(AuditEntry.entity) == "copy", col(AuditEntry.entity_id).in_(hidden_copies)))
+
+
+def history(session: Session, *, clearance_levels: list[str], entity: str | None = None,
+            entity_id: str | None = None, limit: int = 50,
+            offset: int = 0) -> tuple[list[AuditEntry], int, int]:
+    """Audit entries the viewer may see, newest first, optionally for one thing; and how many
+    matching entries were left out because they are about records above the clearance."""
     query = select(AuditEntry)
     if entity:
         query = query.where(AuditEntry.entity == entity)
     if entity_id:
         query = query.where(AuditEntry.entity_id == entity_id)
-    return page(session, query.order_by(col(AuditEntry.id).desc()), limit=limit, offset=offset)
+    above = _above(clearance_levels)
+    hidden = session.exec(select(func.count()).select_from(
+        query.where(above).subquery())).one()
+    rows, total = page(session, query.where(not_(above)).order_by(col(AuditEntry.id).desc()),
+                       limit=limit, offset=offset)
+    return rows, total, int(hidden)

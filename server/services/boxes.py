@@ -14,10 +14,11 @@ from server.clock import as_utc, now
 from server.models.columns import saved_id
 from server.models.holdings import Box, BoxCreate, BoxPublic, BoxStatus, BoxUpdate, Movement, Record
 from server.models.places import Location
-from server.services import audit, locations, news
+from server.services import audit, locations, news, security
 from server.services.codes import CodeScheme
 from server.services.errors import Conflict, Invalid, NotFound
 from server.services.listing import page
+from server.services.people import clearance_levels
 
 SHELVED_KINDS = frozenset({"unit", "side", "section", "shelf", "slot"})
 
@@ -179,7 +180,10 @@ def history(session: Session, code: str, *, limit: int = 50, offset: int = 0) ->
 def _facts_statement():
     # Built once: constructing a statement and its cache key costs more than running it.
     here, home = aliased(Location, name="here"), aliased(Location, name="home")
-    held = select(func.count()).where(Record.box_id == Box.id).correlate(Box).scalar_subquery()
+    # only the records the viewer's clearance covers are counted: a count is a leak too
+    held = (select(func.count()).where(Record.box_id == Box.id)
+            .where(col(Record.classification).in_(bindparam("levels", expanding=True)))
+            .correlate(Box).scalar_subquery())
     return (
         select(Box.id, here.code, here.path, home.code, home.path, held)
         .outerjoin(here, here.id == Box.location_id)
@@ -191,8 +195,10 @@ def _facts_statement():
 _FACTS = _facts_statement()
 
 
-def present(session: Session, boxes: Iterable[Box], *, scheme: CodeScheme) -> list[BoxPublic]:
-    """Boxes as the API shows them, with location codes, paths and record counts.
+def present(session: Session, boxes: Iterable[Box], *, scheme: CodeScheme, clearance: str,
+            role: str | None = None) -> list[BoxPublic]:
+    """Boxes as the API shows them, with location codes, paths and the count of the records
+    this clearance may see; who last saw the box as this role may see it.
 
     One query of plain columns for all of them: a scan answers with this, and ORM objects
     for the two locations plus a second query for the count cost more than the lookup.
@@ -201,7 +207,8 @@ def present(session: Session, boxes: Iterable[Box], *, scheme: CodeScheme) -> li
     if not boxes:
         return []
     facts = {
-        row[0]: row[1:] for row in session.execute(_FACTS, {"ids": [b.id for b in boxes]})
+        row[0]: row[1:] for row in session.execute(
+            _FACTS, {"ids": [b.id for b in boxes], "levels": clearance_levels(clearance)})
     }
     result = []
     for box in boxes:
@@ -213,7 +220,8 @@ def present(session: Session, boxes: Iterable[Box], *, scheme: CodeScheme) -> li
                 code=box.code, epc=box.epc, qr=scheme.qr(box.code), status=BoxStatus(box.status),
                 location=here_code, location_path=here_path, home=home_code, home_path=home_path,
                 size=box.size, width_mm=box.width_mm, last_seen_at=box.last_seen_at,
-                last_seen_by=box.last_seen_by, records=count,
+                last_seen_by=box.last_seen_by if role is None
+                else security.actor_shown(box.last_seen_by, role), records=count,
             )
         )
     return result

@@ -24,7 +24,7 @@ from server.models.columns import saved_id
 from server.models.copies import CopyCheck, ElectronicCopy, ElectronicCopyPublic, PropertyCheck
 from server.models.holdings import Record
 from server.services import audit, records
-from server.services.errors import DomainError, Forbidden, NotFound
+from server.services.errors import DomainError, NotFound
 from server.services.listing import page
 from server.services.people import clearance_levels, may_see
 
@@ -382,16 +382,19 @@ def list_all(session: Session, *, clearance: str, fixity: str | None = None,
     return page(session, query.order_by(col(ElectronicCopy.id)), limit=limit, offset=offset)
 
 
+class _AboveClearance(NotFound):
+    """A copy of a record above the clearance: answered exactly as a missing copy."""
+
+
 def get_copy(session: Session, copy_id: int, *, clearance: str) -> tuple[ElectronicCopy, Record]:
-    """One copy and its record; Forbidden when the record is above the clearance."""
+    """One copy and its record; NotFound, the same as for a missing copy, when the record is
+    above the clearance (a different answer would tell that the record exists)."""
     copy = session.get(ElectronicCopy, copy_id)
     if copy is None:
         raise NotFound(f"no electronic copy has the id {copy_id}")
     record = session.get(Record, copy.record_id)
     if record is None or not may_see(clearance, record.classification):
-        raise Forbidden(
-            f"copy {copy_id} belongs to a record classified above your clearance ({clearance})"
-        )
+        raise _AboveClearance(f"no electronic copy has the id {copy_id}")
     return copy, record
 
 
@@ -400,7 +403,7 @@ def open_for_download(session: Session, store: CopyStore, copy_id: int, *, clear
     """Check the clearance, audit the download (or the refusal) and give the file's path."""
     try:
         copy, record = get_copy(session, copy_id, clearance=clearance)
-    except Forbidden:
+    except _AboveClearance:
         audit.record(session, actor=actor, action="download_refused", entity="copy",
                      entity_id=str(copy_id), after={"clearance": clearance})
         session.commit()

@@ -169,7 +169,7 @@ def resolve(session: Session, text: str, *, scheme: CodeScheme, clearance: str) 
             raise NotFound(f"{found.code} is a box code, but no box is registered under it")
         return ScanResult(
             kind="box", code=box.code, matched=found.form,
-            box=boxes.present(session, [box], scheme=scheme)[0],
+            box=boxes.present(session, [box], scheme=scheme, clearance=clearance)[0],
         )
     place = session.exec(_LOCATION_BY_CODE, params={"code": found.code}).first()
     if place is None:

@@ -47,3 +47,38 @@ def run(base: str, token: str, shares: list[tuple[int, list[str]]], clients: int
     for thread in threads:
         thread.join()
     return (times, errors), begun, time.time()
+
+
+def guess(base: str, clients: int, seconds: float) -> dict[str, int]:
+    """One guessing process: `clients` threads posting wrong passwords for `seconds`."""
+    parsed = urllib.parse.urlsplit(base)
+    answers: dict[str, int] = {}
+    lock = threading.Lock()
+    until = time.monotonic() + seconds
+
+    def one(index: int) -> None:
+        connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+        n = 0
+        while time.monotonic() < until:
+            n += 1
+            body = urllib.parse.urlencode({"username": f"guess-{index}-{n % 50}",
+                                           "password": f"wrong-{n}"})
+            try:
+                connection.request("POST", "/api/auth/token", body=body, headers={
+                    "Content-Type": "application/x-www-form-urlencoded"})
+                answer = connection.getresponse()
+                answer.read()
+                key = str(answer.status)
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                key = "error"
+            with lock:
+                answers[key] = answers.get(key, 0) + 1
+        connection.close()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers

@@ -77,7 +77,7 @@ def test_bad_moves_are_explained(client, auth):
     assert unknown_box.json()["detail"] == "no box has the code B07777777"
     missing_field = client.post(f"/api/boxes/{box}/move", headers=admin, json={})
     assert missing_field.status_code == 422
-    assert missing_field.json()["detail"][0]["loc"] == ["body", "to"]
+    assert missing_field.json()["field"] == "to"
     extra = client.post("/api/boxes", headers=admin, json={"colour": "red"})
     assert extra.status_code == 422
     unknown_home = client.post("/api/boxes", headers=admin, json={"home": "L05555555"})

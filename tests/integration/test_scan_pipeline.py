@@ -113,7 +113,7 @@ def test_the_same_situation_gets_the_same_outcome_word_on_every_path(client, aut
     with Session(db) as session:
         for slot, (first, second) in zip(slots, pairs, strict=True):
             placed = boxes.present(session, [boxes.by_code(session, first),
-                                             boxes.by_code(session, second)], scheme=SCHEME)
+                                             boxes.by_code(session, second)], scheme=SCHEME, clearance="secret")
             assert [p.location for p in placed] == [slot, None]
 
 
