@@ -22,6 +22,7 @@ from server.api import (
     loans,
     places,
     scan,
+    statistics,
 )
 from server.db import make_engine, writing
 from server.leader import Duty, Leadership
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (copies.record_router, copies.router, imports.router, climate.router,
                    loans.router):
         app.include_router(router)
+    app.include_router(statistics.router)
     from dashboard import pages  # the pages, /events and /static (only app.py imports dashboard)
 
     pages.install(app)
