@@ -60,6 +60,9 @@ LIVE_KINDS = ("box", "alarm", "climate", "device", "reject")
 def install(app: FastAPI) -> None:
     """Mount the pages, their static files and their error pages on the app."""
     app.include_router(router)
+    from dashboard import statistics_pages  # it builds on this module's page_for and render
+
+    app.include_router(statistics_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(PageRefused, _refused)
 
@@ -166,7 +169,8 @@ def _nav(page: Page) -> list[tuple[str, str, str]]:
     items = [("/", "nav.overview", WATCHERS), ("/find", "nav.find", ANYONE),
              ("/shelve", "nav.shelve", MOVERS), ("/loans", "nav.loans", ANYONE),
              ("/alarms", "nav.alarms", WATCHERS),
-             ("/devices", "nav.devices", WATCHERS)]
+             ("/devices", "nav.devices", WATCHERS),
+             ("/statistics", "nav.statistics", MOVERS)]
     role = page.user.role if page.user else None
     return [(href, page.t(key), key) for href, key, roles in items if role in roles]
 

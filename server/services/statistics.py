@@ -95,6 +95,8 @@ def holdings(session: Session, *, by: str = "fonds", clearance: str,
         raise Invalid(f"holdings can be counted by {', '.join(HOLDINGS_BY)}, not {by!r}",
                       field="by")
     known: Sequence[Any] = ()
+    key: Any
+    query: Any
     if by == "status":
         key = func.coalesce(col(Box.status), literal("unboxed"))
         query = select(key, func.count()).select_from(Record).outerjoin(
@@ -115,7 +117,7 @@ def holdings(session: Session, *, by: str = "fonds", clearance: str,
         ordered = sorted(found, key=lambda r: (r[0] is None, r[0] or 0))
     else:
         ordered = _ordered(found, known)
-    rows = [{"key": k, "count": int(n)} for k, n in ordered]
+    rows: list[dict[str, Any]] = [{"key": k, "count": int(n)} for k, n in ordered]
     return Figure("holdings", by, rows, sum(r["count"] for r in rows))
 
 
@@ -163,7 +165,8 @@ def loans(session: Session, *, by: str = "month", clearance: str,
             ordered = [counted.get(m, (m, 0, 0)) for m in (f"{year}-{n:02d}" for n in range(1, 13))]
     else:
         ordered = _ordered(found, known)
-    rows = [{"key": k, "count": int(n), "open": int(o or 0)} for k, n, o in ordered]
+    rows: list[dict[str, Any]] = [{"key": k, "count": int(n), "open": int(o or 0)}
+                                  for k, n, o in ordered]
     return Figure("loans", by, rows, sum(r["count"] for r in rows), ("key", "count", "open"),
                   {"open": sum(r["open"] for r in rows)})
 
@@ -205,7 +208,7 @@ def occupancy(session: Session, *, by: str = "room", clearance: str,
         .outerjoin(capacity, capacity.c.room_id == col(room.id))
         .where(room.kind == "room").order_by(room.path)
     ).all()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for code, name, n, cap in found:  # one row per room, not per box
         n, cap = int(n), int(cap)
         rows.append({"key": code, "name": name, "count": n, "capacity": cap,

@@ -181,3 +181,67 @@ def _sign_in(client, username: str) -> None:
     answer = client.post("/signin", data={"username": username, "password": PASSWORD},
                          headers={"Origin": "http://testserver"}, follow_redirects=False)
     assert answer.status_code == 303
+
+
+def test_the_statistics_page_draws_each_figure_in_english_and_chinese(client, auth, archive):
+    auth("staff")
+    _sign_in(client, "staff-default")
+    page = client.get("/statistics?lang=en")
+    assert page.status_code == 200
+    html = page.text
+    assert '<a href="/statistics" aria-current="page">Statistics</a>' in html
+    assert html.count('<svg class="chart"') == len(statistics.HOLDINGS_BY) + 3
+    assert '<title id="chart-holdings-classification-title">Holdings by classification</title>' in html
+    assert "<title>Internal: 2</title>" in html and "Confidential" not in html.split(
+        'id="chart-holdings-classification-section"')[1].split("</section>")[0]
+    assert 'href="/statistics/holdings.csv?by=fonds"' in html
+    assert "Annual report" in html
+
+    html = client.get("/statistics?lang=zh").text
+    assert "统计分析" in html and "按密级统计馆藏" in html and "<title>内部: 2</title>" in html
+    assert "WS · 文书" in html and "二号库房" in html and "<title>借阅人: 1</title>" in html
+
+
+def test_page_exports_say_the_keys_in_the_pages_language(client, auth, archive):
+    auth("archivist")
+    _sign_in(client, "archivist-default")
+    answer = client.get("/statistics/holdings.csv?by=retention&lang=zh")
+    assert answer.status_code == 200
+    lines = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    assert lines[0] == ["代码", "保管期限", "件数"]
+    # confidential clearance: the secret permanent record is not counted
+    assert lines[1:] == [["permanent", "永久", "1"], ["30y", "30年", "2"], ["10y", "10年", "1"],
+                         ["合计", "", "4"]]
+    answer = client.get("/statistics/holdings.xlsx?by=retention&lang=zh")
+    sheet = load_workbook(io.BytesIO(answer.content)).active
+    assert sheet is not None
+    assert [["" if c is None else str(c) for c in row]
+            for row in sheet.iter_rows(values_only=True)] == lines
+    assert client.get("/statistics/budget.csv").status_code == 404
+
+
+def test_the_annual_report_is_a_pdf_with_chinese_text(client, auth, archive):
+    import pypdfium2
+
+    auth("admin")
+    _sign_in(client, "admin-default")
+    year = now().year
+    answer = client.get(f"/statistics/report.pdf?year={year}&lang=zh")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
+    assert answer.content.startswith(b"%PDF")
+    pdf = pypdfium2.PdfDocument(answer.content)
+    assert len(pdf) >= 1
+    text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    assert f"{year}年度档案工作年报" in text
+    assert "按门类统计" in text and "二号库房" in text and "机密" in text
+    english = client.get(f"/statistics/report.pdf?year={year}&lang=en").content
+    text = "".join(p.get_textpage().get_text_range() for p in pypdfium2.PdfDocument(english))
+    assert f"Annual report {year}" in text and "Loans per month" in text
+
+
+def test_the_page_is_for_staff_and_above(client, auth, archive):
+    auth("borrower", "internal")
+    _sign_in(client, "borrower-internal")
+    assert client.get("/statistics").status_code == 403
+    assert client.get("/statistics/report.pdf").status_code == 403
+    assert "/statistics" not in client.get("/find").text
