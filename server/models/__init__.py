@@ -10,6 +10,7 @@ from server.models.loans import Loan
 from server.models.news import NewsCursor, OutboxEntry
 from server.models.people import User
 from server.models.places import Location, Site
+from server.models.statistics import INDEXES as _STATISTICS_INDEXES  # noqa: F401
 
 __all__ = ["Alarm", "AuditEntry", "Box", "ClimateSample", "CopyCheck", "Device", "DeviceMessage", "DeviceReject", "ElectronicCopy",
            "Loan", "Location", "Movement", "NewsCursor", "OutboxEntry", "Record", "Site", "User"]
