@@ -14,11 +14,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 RECORDS = {
-    "ix_records_stat_fonds": ["classification", "fonds"],
-    "ix_records_stat_series": ["classification", "series"],
+    "ix_records_stat_fonds": ["classification", "fonds", "year"],
+    "ix_records_stat_series": ["classification", "series", "year"],
     "ix_records_stat_year": ["classification", "year"],
-    "ix_records_stat_retention": ["classification", "retention"],
-    "ix_records_stat_box": ["box_id", "classification"],
+    "ix_records_stat_retention": ["classification", "retention", "year"],
+    "ix_records_stat_box": ["classification", "box_id", "year"],
 }
 
 
