@@ -10,7 +10,7 @@ A figure is a list of rows `{"key", "count", ...}` plus a total. Keys are the st
 dimension are tuples below, in the order they are shown; a value nobody listed yet (a new
 classification level, a new box status) is still counted and shown as it is, after them.
 
-Extending: add a `FigureSpec` to FIGURES (see `_occupancy` for the shape). Two are waiting
+Extending: add a `FigureSpec` to FIGURES (see `occupancy` for the shape). Two are waiting
 for other parts of the archive:
 - lending requests: when `server/models/requests.py` lands, count them in `_loans` beside the
   loans (a `requests` column from the same GROUP BY over the requests table) — see REQUESTS_HOOK;
