@@ -63,10 +63,11 @@ def install(app: FastAPI) -> None:
 
     app.include_router(lending_pages.router)
     app.include_router(router)
-    from dashboard import climate_pages, stocktake_pages  # they build on this module's pages
+    from dashboard import climate_pages, statistics_pages, stocktake_pages  # built on these pages
 
     app.include_router(stocktake_pages.router)
     app.include_router(climate_pages.router)
+    app.include_router(statistics_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(PageRefused, _refused)
 
@@ -181,7 +182,8 @@ def _nav(page: Page) -> list[tuple[str, str, str]]:
              ("/desk", "nav.desk", MOVERS), ("/requests", "nav.requests", ANYONE),
              ("/my", "nav.my", ANYONE),
              ("/alarms", "nav.alarms", WATCHERS), ("/climate", "nav.climate", WATCHERS),
-             ("/devices", "nav.devices", WATCHERS)]
+             ("/devices", "nav.devices", WATCHERS),
+             ("/statistics", "nav.statistics", MOVERS)]
     role = page.user.role if page.user else None
     return [(href, page.t(key), key) for href, key, roles in items if role in roles]
 

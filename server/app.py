@@ -27,6 +27,7 @@ from server.api import (
     loans,
     places,
     scan,
+    statistics,
     stocktakes,
 )
 from server.api.errors import document_errors, validation_body
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (description.fonds_router, description.check_router,
                    description.package_router, description.forms_router):  # DA/T 18, 22, 48, 70
         app.include_router(router)
+    app.include_router(statistics.router)
     from dashboard import pages  # the pages, /events and /static (only app.py imports dashboard)
 
     pages.install(app)

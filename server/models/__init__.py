@@ -18,6 +18,7 @@ from server.models.news import NewsCursor, OutboxEntry
 from server.models.people import User
 from server.models.places import Location, Site
 from server.models.sessions import SignInSession, SignInThrottle
+from server.models.statistics import INDEXES as _STATISTICS_INDEXES  # noqa: F401
 from server.models.stocktakes import Stocktake, StocktakeSighting
 
 __all__ = [
