@@ -437,7 +437,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
                                        "import": args.register, "records": args.records or None})
     context = checks.CheckContext(store=CopyStore(settings.copies_path),
                                   allowed_formats=tuple(settings.allowed_formats),
-                                  clamd=settings.clamd)
+                                  clamd=settings.clamd, backups=settings.backups_path)
     try:
         with session_scope(make_engine(settings.db_url)) as session:
             check = checks.run_check(session, CheckRequest(stage=args.stage, scope=scope),

@@ -156,7 +156,7 @@ def _check_public(check: FourPropertyCheck) -> CheckPublic:
 def _context(settings: Settings) -> checks.CheckContext:
     return checks.CheckContext(store=CopyStore(settings.copies_path),
                                allowed_formats=tuple(settings.allowed_formats),
-                               clamd=settings.clamd)
+                               clamd=settings.clamd, backups=settings.backups_path)
 
 
 @check_router.post("", response_model=CheckPublic, status_code=status.HTTP_201_CREATED,

@@ -230,6 +230,60 @@ def restore(archive: Path, engine: Engine, url: str, copies_root: Path) -> Resto
                     audit_head=_audit_head(engine), taken_at=manifest["taken_at"])
 
 
+def latest(to_dir: Path) -> Path | None:
+    """The newest backup archive in this directory, if there is one."""
+    found = sorted(p for p in to_dir.glob(f"{PREFIX}*{SUFFIX}") if p.is_file())
+    return found[-1] if found else None
+
+
+def trial(archive: Path) -> list[str]:
+    """Try a restore of this archive without touching the live database: every member
+    against its SHA-256, and the database restored into a scratch file (SQLite) or listed by
+    pg_restore (PostgreSQL) with its rows counted against the manifest. Returns the problems
+    found (none: it restores)."""
+    try:
+        manifest = read_manifest(archive)
+    except Invalid as exc:
+        return [exc.message]
+    if manifest.get("format") != FORMAT:
+        return [f"backup format {manifest.get('format')} is not one this version reads"]
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        with tarfile.open(archive, "r") as tar:
+            tar.extractall(work, filter="data")
+        for name, facts in manifest["members"].items():
+            path = work / name
+            if not path.is_file():
+                problems.append(f"{name} is missing from {archive.name}")
+            elif _sha256(path) != facts["sha256"]:
+                problems.append(f"{name} in {archive.name} does not match its SHA-256")
+        if problems:
+            return problems
+        dumped = work / manifest["database_file"]
+        if manifest["database"] == "sqlite":
+            restored = work / "restored.sqlite3"
+            with sqlite3.connect(dumped) as source, sqlite3.connect(restored) as into:
+                source.backup(into)
+            engine = create_engine(f"sqlite:///{restored}")
+            try:
+                counts = row_counts(engine)
+            finally:
+                engine.dispose()
+            for table, rows in (manifest.get("rows") or {}).items():
+                if counts.get(table) != rows:
+                    problems.append(f"table {table}: {counts.get(table)} rows restored, the "
+                                    f"manifest says {rows}")
+        elif shutil.which("pg_restore") is None:
+            problems.append("pg_restore is not on PATH: the PostgreSQL dump could not be read")
+        else:
+            listed = subprocess.run(["pg_restore", "--list", str(dumped)], capture_output=True)
+            if listed.returncode != 0:
+                problems.append("pg_restore cannot read the dump: "
+                                + listed.stderr.decode(errors="replace").strip()[:200])
+    return problems
+
+
 def prune(to_dir: Path, keep: int) -> list[Path]:
     """Remove all but the newest `keep` backups in this directory; the removed ones."""
     found = sorted(p for p in to_dir.glob(f"{PREFIX}*{SUFFIX}") if p.is_file())

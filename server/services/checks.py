@@ -78,6 +78,7 @@ class CheckContext:
     store: CopyStore
     allowed_formats: tuple[str, ...]
     clamd: str | None = None
+    backups: Path | None = None  # where backups are written: the preservation stage tries one
 
 
 def _scope_records(session: Session, request: CheckRequest, clearance: str
@@ -123,7 +124,7 @@ def run_check(session: Session, request: CheckRequest, *, context: CheckContext,
         _copies_present(rows, copies, ref_of, files),
         _formats_allowed(copies, ref_of, files, context.allowed_formats),
         _files_open(copies, ref_of, files),
-        _backup_restores(request.stage),
+        _backup_restores(request.stage, context.backups),
         _virus_scan(copies, ref_of, files, context.clamd),
         _access_control(rows),
     ]
@@ -459,13 +460,23 @@ def _files_open(copies: list[ElectronicCopy], ref_of: dict, files: _FileFacts) -
     return item
 
 
-def _backup_restores(stage: str) -> Item:
+def _backup_restores(stage: str, folder: Path | None) -> Item:
     item = Item("usability", "a backup restores (preservation stage)")
     if stage != "preservation":
         item.not_checked(f"asked at the preservation stage only, this is {stage}")
-    else:
-        item.not_checked("no restore trial is run by this check: restore the latest backup "
-                         "with `archive-twin restore` into an empty database")
+        return item
+    from server.services import backups
+
+    if folder is None:
+        item.not_checked("no backup folder was given to this check")
+        return item
+    newest = backups.latest(folder) if folder.is_dir() else None
+    if newest is None:
+        item.fail(None, f"no backup in {folder}: take one with `archive-twin backup` (or set "
+                        "ARCHIVE_TWIN_BACKUP_INTERVAL_HOURS for the scheduled one)")
+        return item
+    for problem in backups.trial(newest):
+        item.fail(None, f"{newest.name}: {problem}")
     return item
 
 

@@ -527,3 +527,33 @@ def test_a_volume_travels_with_its_files_in_one_package(client, auth, tmp_path):
             copies = other.get(f"/api/records/{there['reference_code']}/copies",
                                headers=receiver).json()["items"]
             assert [c["file_name"] for c in copies] == [f"{title}.pdf"]
+
+
+def test_at_preservation_the_newest_backup_is_tried_as_a_restore(client, auth, settings, db):
+    from server.services import backups
+
+    admin = auth("admin")
+    client.post("/api/records", headers=admin, json={
+        "reference_code": "WS·2024·Y·0001", "title": "保管期限表", "date": "2024-03-01",
+        "creator": "档案室"})
+
+    def backup_item() -> dict:
+        ran = client.post("/api/checks", headers=admin, json={
+            "stage": "preservation", "scope": {"records": ["WS·2024·Y·0001"]}})
+        assert ran.status_code == 201, ran.text
+        return next(i for i in ran.json()["items"] if "backup" in i["item"])
+
+    none_yet = backup_item()
+    assert none_yet["result"] == "fail" and "archive-twin backup" in none_yet["failures"][0]["reason"]
+    taken = backups.take(db, settings.database_url, settings.copies_path, settings.backups_path)
+    assert backup_item()["result"] == "pass"
+    # a damaged archive (one byte of the database changed) does not restore
+    import tarfile
+
+    with tarfile.open(taken) as tar:
+        member = next(m for m in tar.getmembers() if m.name.startswith("database"))
+    raw = bytearray(taken.read_bytes())
+    raw[member.offset_data + member.size // 2] ^= 0xFF
+    taken.write_bytes(bytes(raw))
+    damaged = backup_item()
+    assert damaged["result"] == "fail" and taken.name in damaged["failures"][0]["reason"]
