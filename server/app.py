@@ -112,8 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if isinstance(term, register_terms.TermError):
                 language = register_terms.language_of(request.headers.get("accept-language"))
                 return JSONResponse(status_code=422,
-                                    content={"detail": term.message(language), "field": term.field,
-                                             "errors": []})
+                                    content={"detail": term.message(language), "field": term.field})
         return JSONResponse(status_code=422, content=validation_body(list(exc.errors())))
 
     @app.get("/healthz", tags=["health"])
