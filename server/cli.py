@@ -419,8 +419,7 @@ def cmd_loans_remind(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{done.marked_overdue} loans marked overdue, {done.reminders} reminders recorded")
     if settings.smtp_url:
         with session_scope(engine) as session:
-            mailed = reminders.send_mail(session, smtp_url=settings.smtp_url,
-                                         sender=settings.mail_from)
+            mailed = reminders.send_mail(session, settings)
         print(f"{mailed} reminders e-mailed")
     engine.dispose()
     return 0

@@ -117,8 +117,7 @@ def remind_overdue_loans(settings: Settings, engine: Engine) -> None:
     if settings.smtp_url:
         try:
             with session_scope(engine) as session:
-                mailed = reminders.send_mail(session, smtp_url=settings.smtp_url,
-                                             sender=settings.mail_from)
+                mailed = reminders.send_mail(session, settings)
         except (OSError, smtplib.SMTPException) as exc:  # the reminders wait for the next run
             log.warning("could not e-mail loan reminders through %s: %s", settings.smtp_url, exc)
             return

@@ -17,7 +17,6 @@ import smtplib
 from dataclasses import dataclass
 from datetime import date
 from email.message import EmailMessage
-from urllib.parse import urlsplit
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -27,7 +26,8 @@ from server.models.columns import saved_id
 from server.models.holdings import Box
 from server.models.lending import LoanReminder
 from server.models.loans import Loan
-from server.services import audit, news, people
+from server.services import audit, mail, news, people
+from server.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -135,20 +135,15 @@ def _message(reminder: LoanReminder, loan: Loan, box: str, *, sender: str) -> Em
     return message
 
 
-def send_mail(session: Session, *, smtp_url: str, sender: str) -> int:
+def send_mail(session: Session, settings: Settings) -> int:
     """E-mail every recorded reminder not yet e-mailed; how many went. Commits each one."""
-    parts = urlsplit(smtp_url)
-    if parts.scheme != "smtp" or not parts.hostname:
-        raise ValueError(f"ARCHIVE_TWIN_SMTP_URL must be smtp://host:port, not {smtp_url!r}")
     waiting = session.exec(select(LoanReminder).where(col(LoanReminder.email_to).is_not(None),
                                                       col(LoanReminder.emailed_at).is_(None))
                            .order_by(col(LoanReminder.id))).all()
     if not waiting:
         return 0
     sent = 0
-    with smtplib.SMTP(parts.hostname, parts.port or 25, timeout=30) as smtp:
-        if parts.username:
-            smtp.login(parts.username, parts.password or "")
+    with mail.connection(settings) as smtp:  # one connection for the day's reminders
         for reminder in waiting:
             loan = session.get(Loan, reminder.loan_id)
             box = session.get(Box, loan.box_id) if loan else None
@@ -156,7 +151,7 @@ def send_mail(session: Session, *, smtp_url: str, sender: str) -> int:
                 continue
             try:
                 smtp.send_message(_message(reminder, loan, box.code if box else "?",
-                                           sender=sender))
+                                           sender=settings.mail_from))
             except smtplib.SMTPRecipientsRefused:
                 log.warning("the mail server refused %s for loan %s", reminder.email_to, loan.id)
                 continue
