@@ -97,18 +97,23 @@ def test_a_stream_that_comes_back_with_last_event_id_gets_what_it_missed(live_se
     assert ids == list(range(int(first["id"]) + 1, int(first["id"]) + 598))
 
 
-def test_the_overview_shows_each_sensors_stored_reading_before_any_live_one(live_server, db):
+def test_the_overview_shows_each_rooms_stored_reading_before_any_live_one(live_server, db):
     from datetime import timedelta
 
     from sqlmodel import Session
 
     from server.clock import now
-    from server.services import climate
+    from server.models.places import Location
+    from server.services import climate, locations
 
+    room_code = live_server.archive.places["Room 1"]
     with Session(db) as session:
-        climate.store(session, [("th-9", None, now() - timedelta(minutes=5), 19.0, 48.0),
-                                ("th-9", None, now(), 21.4, 63.0)])
+        room = locations.by_code(session, room_code)
+        assert isinstance(room, Location)
+        climate.store(session, [("th-9", room.id, now() - timedelta(minutes=5), 19.0, 48.0),
+                                ("th-9", room.id, now(), 21.4, 63.0)])
         session.commit()
     page = _signed_in(live_server.url).get("/").text
-    assert 'data-key="th-9"' in page and "21.4 °C · 63 %RH" in page
+    # one line per room, from its sensors' latest stored readings, before any live one
+    assert f'data-room="{room_code}"' in page and "21.4 °C · 63 %RH" in page
     assert "19.0 °C" not in page
