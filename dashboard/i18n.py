@@ -473,6 +473,8 @@ EN: dict[str, str] = {
     "field.note": "Note",
     # --- security ---
     "signin.braked": "Too many failed sign-ins; try again in {seconds} s.",
+    # --- lending: download access ---
+    "lending.mode.download": "Download the electronic copies (time-limited)",
 }
 
 ZH: dict[str, str] = {
@@ -928,6 +930,8 @@ ZH: dict[str, str] = {
     "field.note": "备注",
     # --- security ---
     "signin.braked": "登录失败次数过多，请 {seconds} 秒后再试。",
+    # --- lending: download access ---
+    "lending.mode.download": "下载电子副本（限时）",
 }
 
 CATALOGUES: dict[str, Mapping[str, str]] = {"en": EN, "zh": ZH}
