@@ -331,7 +331,7 @@ class Placement:
             place = session.get(Location, target)
             assert place is not None
             _, device = self._last_seen.get(box_id, (now(), None))
-            if box.status == BoxStatus.ON_LOAN:
+            if box.status == BoxStatus.ON_LOAN and loans.open_loan(session, box) is not None:
                 # No loan stays open on a shelved box: a lent box a shelf reader settles on a
                 # shelf was brought back, exactly as if it had been scanned in shelve mode.
                 moved_box, _ = loans.give_back(session, box.code, to=place.code,

@@ -381,3 +381,14 @@ def test_a_lent_box_a_shelf_reader_settles_on_a_shelf_is_returned_no_ghost_loan(
     see_what_ingest_committed(session)
     assert session.exec(select(Alarm).where(Alarm.kind == "unauthorized_removal",
                                             Alarm.subject == box.code)).one()
+
+
+def test_a_box_marked_on_loan_without_an_open_loan_is_still_placed(session, room, ingest):
+    """No loan to end (a status set by hand): the reader's batch still lands."""
+    box = box_row(session, room["boxes"][1])
+    box.status = "on_loan"
+    session.add(box)
+    session.commit()
+    ingest.submit(reads("shelf-1", (box.epc, 1, -45.0, 4), seq=1))
+    assert ingest.drain()
+    assert box_row(session, box).location_id == room["slot1"].id
