@@ -541,6 +541,8 @@ EN: dict[str, str] = {
     "stats.category.WY": "Web pages",
     "stats.category.MT": "Social media",
     "stats.category.SW": "Objects",
+    # --- lending: download access ---
+    "lending.mode.download": "Download the electronic copies (time-limited)",
 }
 
 ZH: dict[str, str] = {
@@ -1064,6 +1066,8 @@ ZH: dict[str, str] = {
     "stats.category.WY": "网页",
     "stats.category.MT": "社交媒体",
     "stats.category.SW": "实物",
+    # --- lending: download access ---
+    "lending.mode.download": "下载电子副本（限时）",
 }
 
 CATALOGUES: dict[str, Mapping[str, str]] = {"en": EN, "zh": ZH}

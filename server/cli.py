@@ -70,7 +70,7 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
         with session_scope(engine) as session:
             people.create_user(session, username=args.username, role=args.role,
                                clearance=args.clearance, full_name=args.full_name,
-                               password=_password(args.password, f"password for {args.username}: "))
+                               email=args.email, password=_password(args.password, f"password for {args.username}: "))
     except DomainError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
@@ -86,6 +86,8 @@ def cmd_users_change(args: argparse.Namespace, settings: Settings) -> int:
     change: dict[str, object] = {}
     if args.users_verb in ("disable", "enable"):
         change["disabled"] = args.users_verb == "disable"
+    elif args.users_verb == "email":
+        change["email"], change["clear_email"] = args.address or None, not args.address
     else:
         change["password"] = _password(None, f"new password for {args.username}: ")
     try:
@@ -97,7 +99,9 @@ def cmd_users_change(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     done = {"disable": "disabled; their sessions have ended",
             "enable": "enabled; they may sign in again",
-            "password": "has a new password; their sessions have ended"}[args.users_verb]
+            "password": "has a new password; their sessions have ended",
+            "email": f"gets reminders at {args.address}" if getattr(args, "address", None)
+            else "has no e-mail address now"}[args.users_verb]
     print(f"user {args.username} {done}")
     return 0
 
@@ -793,8 +797,14 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["admin", "archivist", "staff", "facilities", "borrower"])
     p.add_argument("--clearance", choices=list(CLEARANCE_ORDER))
     p.add_argument("--full-name")
+    p.add_argument("--email", help="where loan reminders go")
     p.add_argument("--password", help="default: read one line from standard input")
     p.set_defaults(run=cmd_users_add)
+    p = users.add_parser("email", help="set (or, without an address, clear) a person's e-mail "
+                                       "for reminders")
+    p.add_argument("username")
+    p.add_argument("address", nargs="?", default="")
+    p.set_defaults(run=cmd_users_change)
     for verb, text in (("disable", "stop a person signing in; ends their sessions"),
                        ("enable", "let a disabled person sign in again"),
                        ("password", "set a new password (one line on standard input); "

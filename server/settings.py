@@ -129,6 +129,12 @@ class Settings(BaseSettings):
         default=120, ge=1, le=3600, description="how long a pick or return light stays on"
     )
     # e-mail for reminders: smtp_url and mail_from, with the alarms' (one block above)
+    # --- lending: time-limited download access (issue 10) ---
+    download_grant_days: int = Field(
+        default=7, ge=1, le=365,
+        description="an approved download request lets its borrower download the records' "
+                    "copies for this many days",
+    )
 
     @field_validator("loan_reminder_days")
     @classmethod

@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from server.api.deps import Admin, Archivist, Limit, Offset, SessionDep, WritingSessionDep
+from server.api.deps import Admin, Archivist, Limit, Offset, Reader, SessionDep, WritingSessionDep
 from server.api.paging import Page
 from server.models.audit import AuditEntryPublic
-from server.models.people import UserCreate, UserPublic, UserUpdate
+from server.models.people import Role, UserCreate, UserPublic, UserUpdate
 from server.services import audit, people
-from server.services.errors import NotFound
+from server.services.errors import Forbidden, NotFound
 
 router = APIRouter(prefix="/api", tags=["people and audit"])
 
@@ -50,8 +50,11 @@ def audit_log(session: SessionDep, user: Archivist, entity: str | None = None,
 
 
 @router.get("/users/{username}", response_model=UserPublic)
-def show_user(username: str, session: SessionDep, user: Admin):
-    """One person: role, clearance and whether they are disabled."""
+def show_user(username: str, session: SessionDep, user: Reader):
+    """One person: role, clearance, e-mail and whether they are disabled; an admin sees
+    anyone, everyone else only themself."""
+    if user.role != Role.ADMIN and user.username != username:
+        raise Forbidden("only an admin sees other people")
     found = people.get_user(session, username)
     if found is None:
         raise NotFound(f"no user named {username!r}", field="username")
@@ -60,10 +63,12 @@ def show_user(username: str, session: SessionDep, user: Admin):
 
 @router.patch("/users/{username}", response_model=UserPublic)
 def change_user(username: str, data: UserUpdate, session: WritingSessionDep, user: Admin):
-    """Change role, clearance, disabled or password; disabling or a new password ends that
-    person's sessions at once."""
-    changed = people.change_user(session, username, actor=user.username,
-                                 **data.model_dump(exclude_unset=True))
+    """Change role, clearance, disabled, password or e-mail (null or "" clears it);
+    disabling or a new password ends that person's sessions at once."""
+    change = data.model_dump(exclude_unset=True)
+    if "email" in change and not change["email"]:
+        change["email"], change["clear_email"] = None, True
+    changed = people.change_user(session, username, actor=user.username, **change)
     session.commit()
     return UserPublic.model_validate(changed, from_attributes=True)
 

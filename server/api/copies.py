@@ -197,10 +197,13 @@ def content_disposition(file_name: str) -> str:
 @router.get("/{copy_id}", response_class=FileResponse,
             responses={200: {"content": {"application/octet-stream": {}}}})
 def download_copy(copy_id: RowId, session: WritingSessionDep, settings: SettingsDep, user: Reader):
-    """The file itself, streamed; only for records at or below your clearance; audited."""
+    """The file itself, streamed; only for records at or below your clearance; audited.
+
+    A borrower downloads copies of a record that is not public on an approved download
+    request (POST /api/requests, mode download), until it expires: 403 says when it ended."""
     copy, path = copies.open_for_download(
         session, CopyStore(settings.copies_path), copy_id, clearance=user.clearance,
-        actor=user.username,
+        actor=user.username, user=user,
     )
     session.commit()
     return FileResponse(

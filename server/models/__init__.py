@@ -12,7 +12,14 @@ from server.models.description import (
 )
 from server.models.devices import Device, DeviceMessage, DeviceReject
 from server.models.holdings import Box, Movement, Record
-from server.models.lending import DisposalHold, Hold, LendingRequest, LoanReminder, RequestItem
+from server.models.lending import (
+    DisposalHold,
+    DownloadGrant,
+    Hold,
+    LendingRequest,
+    LoanReminder,
+    RequestItem,
+)
 from server.models.loans import Loan
 from server.models.news import NewsCursor, OutboxEntry
 from server.models.people import User
@@ -33,6 +40,7 @@ __all__ = [
     "DeviceMessage",
     "DeviceReject",
     "DisposalHold",
+    "DownloadGrant",
     "ElectronicCopy",
     "Fonds",
     "FourPropertyCheck",

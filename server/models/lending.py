@@ -33,6 +33,7 @@ class LendingMode(StrEnum):
 
     READING_ROOM = "reading_room"
     TAKE_AWAY = "take_away"
+    DOWNLOAD = "download"  # no box moves: the records' electronic copies, until a due time
 
 
 class LendingRequest(SQLModel, table=True):
@@ -52,6 +53,19 @@ class LendingRequest(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=Timestamp)
     decided_at: datetime | None = Field(default=None, sa_type=Timestamp)
     decided_by: str | None = Field(default=None, max_length=100)
+
+
+class DownloadGrant(SQLModel, table=True):
+    """One record a download request asks for; once approved, its borrower may download the
+    record's electronic copies until `expires_at` (while the request stays approved)."""
+
+    __tablename__ = "download_grants"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="lending_requests.id", index=True)
+    record_id: int = Field(foreign_key="records.id", index=True)
+    borrower: str = Field(max_length=100, index=True)
+    expires_at: datetime | None = Field(default=None, sa_type=Timestamp)
 
 
 class RequestItem(SQLModel, table=True):
@@ -162,6 +176,9 @@ class RequestPublic(SQLModel):
     decided_at: datetime | None
     decided_by: str | None
     items: list[RequestItemPublic]
+    download_until: datetime | None = Field(
+        default=None, description="mode download, approved: the copies may be downloaded "
+                                  "until then")
 
 
 class CheckoutBody(SQLModel):

@@ -61,6 +61,8 @@ class UserCreate(SQLModel):
     role: Role
     clearance: Clearance | None = None
     full_name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=200,
+                              description="where loan reminders go")
 
 
 class UserPublic(SQLModel):
@@ -70,6 +72,7 @@ class UserPublic(SQLModel):
     clearance: Clearance
     active: bool
     disabled: bool
+    email: str | None = Field(default=None, description="shown to admins and to the person")
 
 
 class UserUpdate(SQLModel):
@@ -81,3 +84,5 @@ class UserUpdate(SQLModel):
     clearance: Clearance | None = None
     disabled: bool | None = None
     password: str | None = Field(default=None, min_length=8, max_length=200)
+    email: str | None = Field(default=None, max_length=200,
+                              description="where loan reminders go; null or \"\" clears it")

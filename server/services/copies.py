@@ -23,8 +23,9 @@ from server.clock import now
 from server.models.columns import saved_id
 from server.models.copies import CopyCheck, ElectronicCopy, ElectronicCopyPublic, PropertyCheck
 from server.models.holdings import Record
-from server.services import audit, records
-from server.services.errors import DomainError, NotFound
+from server.models.people import User
+from server.services import audit, downloads, records
+from server.services.errors import DomainError, Forbidden, NotFound
 from server.services.listing import page
 from server.services.people import clearance_levels, may_see
 
@@ -399,8 +400,9 @@ def get_copy(session: Session, copy_id: int, *, clearance: str) -> tuple[Electro
 
 
 def open_for_download(session: Session, store: CopyStore, copy_id: int, *, clearance: str,
-                      actor: str) -> tuple[ElectronicCopy, Path]:
-    """Check the clearance, audit the download (or the refusal) and give the file's path."""
+                      actor: str, user: User | None = None) -> tuple[ElectronicCopy, Path]:
+    """Check the clearance (and, for a borrower, the download grant: services/downloads.py),
+    audit the download (or the refusal) and give the file's path."""
     try:
         copy, record = get_copy(session, copy_id, clearance=clearance)
     except _AboveClearance:
@@ -408,6 +410,15 @@ def open_for_download(session: Session, store: CopyStore, copy_id: int, *, clear
                      entity_id=str(copy_id), after={"clearance": clearance})
         session.commit()
         raise
+    if user is not None:
+        try:
+            downloads.check(session, user, record)
+        except Forbidden as exc:
+            audit.record(session, actor=actor, action="download_refused", entity="copy",
+                         entity_id=str(copy_id),
+                         after={"record": record.reference_code, "why": exc.message})
+            session.commit()
+            raise
     path = store.path_of(copy.sha256)
     if not path.is_file():
         raise NotFound(f"the bytes of copy {copy_id} are missing from the store; "

@@ -114,10 +114,11 @@ def check_out(session: Session, code: str, *, request_id: int | None, actor: str
 
 
 def give_back(session: Session, code: str, *, to: str | None, actor: str,
-              light_seconds: int = 120) -> tuple[Box, Loan]:
+              light_seconds: int = 120, check_capacity: bool = True) -> tuple[Box, Loan]:
     """End the box's loan; shelve it at `to` at once, or leave it in transit for shelving.
 
-    In transit, its home slot lights up to guide whoever shelves it.
+    In transit, its home slot lights up to guide whoever shelves it. `check_capacity=False`
+    is for a shelf reader, which reports where the box physically is, full or not.
     """
     box = boxes.by_code(session, code, for_update=True)
     loan = open_loan(session, box)
@@ -129,7 +130,8 @@ def give_back(session: Session, code: str, *, to: str | None, actor: str,
     box.status = BoxStatus.IN_TRANSIT
     session.flush()
     if to:
-        box, _ = boxes.move_box(session, box.code, to=to, reason="loan", user=actor)
+        box, _ = boxes.move_box(session, box.code, to=to, reason="loan", user=actor,
+                                check_capacity=check_capacity)
     else:
         boxes.tell_changed(session, box, reason="loan", by=actor)
         if box.home_id is not None:

@@ -43,9 +43,11 @@ def create_user(
     role: str,
     clearance: str | None = None,
     full_name: str | None = None,
+    email: str | None = None,
     actor: str = "system",
 ) -> User:
     """Add a person; the username must be new."""
+    email = checked_email(email)
     if role not in ROLES:
         raise Invalid(f"role must be one of {', '.join(ROLES)}, not {role!r}", field="role")
     clearance = clearance or DEFAULT_CLEARANCE[role]
@@ -65,6 +67,7 @@ def create_user(
         clearance=clearance,
         password_hash=security.hash_password(password),
         created_at=now(),
+        email=email,
     )
     session.add(user)
     audit.record(
@@ -72,6 +75,19 @@ def create_user(
         after={"username": username, "role": role, "clearance": clearance},
     )
     return user
+
+
+def checked_email(email: str | None) -> str | None:
+    """An e-mail address as stored (None for none), or Invalid saying what is wrong."""
+    if email is None or not email.strip():
+        return None
+    email = email.strip()
+    local, at, domain = email.rpartition("@")
+    if not at or not local or "." not in domain.strip(".") or any(c.isspace() for c in email) \
+            or "@" in domain or len(email) > 200:
+        raise Invalid(f"{email!r} is not an e-mail address (like li.wei@example.org)",
+                      field="email")
+    return email
 
 
 def authenticate(session: Session, *, username: str, password: str) -> User | None:
@@ -96,15 +112,19 @@ def list_users(session: Session) -> list[User]:
 
 def change_user(session: Session, username: str, *, actor: str, role: str | None = None,
                 clearance: str | None = None, disabled: bool | None = None,
-                password: str | None = None) -> User:
-    """Change a person's role, clearance, standing or password; audited.
+                password: str | None = None, email: str | None = None,
+                clear_email: bool = False) -> User:
+    """Change a person's role, clearance, standing, password or e-mail; audited.
 
     Disabling a person or giving them a new password ends their sessions at once.
     """
     user = get_user(session, username)
     if user is None:
         raise NotFound(f"no user named {username!r}", field="username")
-    before = {"role": user.role, "clearance": user.clearance, "disabled": not user.active}
+    before = {"role": user.role, "clearance": user.clearance, "disabled": not user.active,
+              "email": user.email}
+    if email is not None or clear_email:
+        user.email = checked_email(email)
     if role is not None:
         if role not in ROLES:
             raise Invalid(f"role must be one of {', '.join(ROLES)}, not {role!r}", field="role")
@@ -126,7 +146,7 @@ def change_user(session: Session, username: str, *, actor: str, role: str | None
             ended += security.end_sessions_of(session, user, why="disabled")
     session.add(user)
     after: dict[str, object] = {"role": user.role, "clearance": user.clearance,
-                                "disabled": not user.active}
+                                "disabled": not user.active, "email": user.email}
     if password is not None:
         after["password"] = "changed"
     if ended:

@@ -18,6 +18,8 @@ reader's message to `Placement.heard`, then calls `Placement.settle` once per ba
   a full place, and raises an `over_capacity` alarm there.
 - **The gate.** A box heard at a room's door without being on loan raises a critical
   `unauthorized_removal` alarm (reread before raising: a box lent a moment ago passes).
+- **Back from a loan.** A lent box that a shelf reader settles on a shelf was brought back:
+  its loan ends there (`loans.give_back`, as shelving it by scan does), by the reader.
 - **Handheld sweeps.** A handheld reader counting an open stocktake
   (`stocktake.counting`) counts what it hears for that stocktake and moves nothing; a
   location tag (SGLN-96) in the message sets where the message's boxes are seen.
@@ -44,7 +46,7 @@ from server.models.columns import saved_id, saved_ids
 from server.models.holdings import Box, BoxStatus
 from server.models.places import Location
 from server.models.stocktakes import Stocktake
-from server.services import alarms, boxes, locations, stocktake
+from server.services import alarms, boxes, loans, locations, stocktake
 from server.services.codes import CodeScheme
 from server.services.errors import Conflict
 
@@ -329,11 +331,20 @@ class Placement:
             place = session.get(Location, target)
             assert place is not None
             _, device = self._last_seen.get(box_id, (now(), None))
-            moved_box, movement = boxes.move_box(session, box.code, to=place.code, reason="rfid",
-                                                 device=device, check_capacity=False)
-            cached[0], cached[1] = moved_box.location_id, moved_box.status
-            if movement is None:
-                continue
+            if box.status == BoxStatus.ON_LOAN and loans.open_loan(session, box) is not None:
+                # No loan stays open on a shelved box: a lent box a shelf reader settles on a
+                # shelf was brought back, exactly as if it had been scanned in shelve mode.
+                moved_box, _ = loans.give_back(session, box.code, to=place.code,
+                                               actor=device or "rfid", check_capacity=False)
+                self._on_loan.discard(box_id)
+                cached[0], cached[1] = moved_box.location_id, moved_box.status
+            else:
+                moved_box, movement = boxes.move_box(session, box.code, to=place.code,
+                                                     reason="rfid", device=device,
+                                                     check_capacity=False)
+                cached[0], cached[1] = moved_box.location_id, moved_box.status
+                if movement is None:
+                    continue
             moved += 1
             if place.capacity is not None and locations.occupancy(session, saved_id(place)) > place.capacity:
                 alarms.raise_alarm(

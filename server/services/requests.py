@@ -40,7 +40,7 @@ from server.models.lending import (
 from server.models.loans import Loan
 from server.models.people import Role, User
 from server.models.places import LightRequest, LightSent, Location
-from server.services import audit, boxes, lights, news, people, records
+from server.services import audit, boxes, downloads, lights, news, people, records
 from server.services.errors import Conflict, Invalid, NotFound
 from server.services.listing import page
 
@@ -69,13 +69,14 @@ class Policy:
     renewals: int = 1
     renewal_days: int = 14
     light_seconds: int = 120
+    download_days: int = 7
 
     @classmethod
     def from_settings(cls, settings) -> Policy:
         """The policy the settings describe."""
         return cls(settings.loan_reading_room_days, settings.loan_take_away_days,
                    settings.loan_renewals, settings.loan_renewal_days,
-                   settings.lending_light_seconds)
+                   settings.lending_light_seconds, settings.download_grant_days)
 
     def due_on(self, mode: str, *, start: date) -> date:
         """The due day of a loan in this mode that starts on `start`."""
@@ -155,7 +156,10 @@ def _step(session: Session, request: LendingRequest, to: str, *, actor: str,
 
 
 def submit(session: Session, data: RequestCreate, *, borrower: User) -> LendingRequest:
-    """A borrower asks for records (each asks for its box) or whole boxes."""
+    """A borrower asks for records (each asks for its box) or whole boxes; or, in mode
+    download, for records' electronic copies (services/downloads.py)."""
+    if data.mode == LendingMode.DOWNLOAD:
+        return _submit_download(session, data, borrower=borrower)
     wanted: list[tuple[Box, Record | None]] = []
     for reference in dict.fromkeys(data.records or []):
         asked = records.by_reference(session, reference, clearance=borrower.clearance)
@@ -206,6 +210,29 @@ def submit(session: Session, data: RequestCreate, *, borrower: User) -> LendingR
     return request
 
 
+def _submit_download(session: Session, data: RequestCreate, *,
+                     borrower: User) -> LendingRequest:
+    if data.boxes:
+        raise Invalid("a download request asks for records with electronic copies, not "
+                      "boxes", field="boxes")
+    at = now()
+    request = LendingRequest(borrower=borrower.username, state=S.SUBMITTED,
+                             mode=LendingMode.DOWNLOAD, purpose=data.purpose.strip(),
+                             wanted_on=data.wanted_on, created_at=at, updated_at=at)
+    session.add(request)
+    session.flush()
+    asked = downloads.ask(session, request, data.records or [], borrower=borrower)
+    session.flush()
+    news.tell(session, news.RequestChanged(id=saved_id(request), state=S.SUBMITTED,
+                                           borrower=request.borrower, boxes=[], ts=at,
+                                           by=borrower.username))
+    audit.record(session, actor=borrower.username, action="request_submitted",
+                 entity="request", entity_id=str(request.id),
+                 after={"state": S.SUBMITTED, "records": asked, "mode": request.mode,
+                        "purpose": request.purpose})
+    return request
+
+
 def by_id(session: Session, request_id: int, *, viewer: User | None = None,
           for_update: bool = False) -> LendingRequest:
     """One request, or NotFound; a borrower finds only their own."""
@@ -246,6 +273,14 @@ def approve(session: Session, request_id: int, *, due_on: date | None, actor: st
     if borrower is None or not borrower.active:
         raise Conflict(f"{request.borrower} may no longer borrow (the account is gone or "
                        "disabled)")
+    if request.mode == LendingMode.DOWNLOAD:  # no box moves: the copies, until a due time
+        until = downloads.grant(session, request, borrower=borrower,
+                                days=policy.download_days, actor=actor)
+        request.due_on = until.date()
+        request.decided_at = now()
+        request.decided_by = actor
+        _step(session, request, S.APPROVED, actor=actor)
+        return request
     # The boxes are locked (in one order) so that two approvals of one box cannot both pass
     # the "promised to another request" rule.
     for item in sorted(items_of(session, request), key=lambda i: i.box_id):
@@ -412,10 +447,15 @@ def present(session: Session, requests: Iterable[LendingRequest]) -> list[Reques
         ).all()
         items = [RequestItemPublic(box=code, record=ref, picked_at=item.picked_at,
                                    loan=item.loan_id) for item, code, ref in rows]
+        asked = [i.record for i in items if i.record]
+        until = None
+        if request.mode == LendingMode.DOWNLOAD:
+            asked = [record.reference_code for _, record in downloads.grants_of(session, request)]
+            until = downloads.until(session, request)
         shown.append(RequestPublic(
             id=saved_id(request), state=RequestState(request.state), borrower=request.borrower,
             boxes=list(dict.fromkeys(i.box for i in items)),
-            records=[i.record for i in items if i.record], mode=LendingMode(request.mode),
+            records=asked, mode=LendingMode(request.mode), download_until=until,
             purpose=request.purpose, wanted_on=request.wanted_on, due_on=request.due_on,
             reason=request.reason, created_at=request.created_at, updated_at=request.updated_at,
             decided_at=request.decided_at, decided_by=request.decided_by, items=items))

@@ -326,3 +326,69 @@ def test_a_retired_device_is_announced_offline_and_what_it_sends_later_is_a_reje
     assert box_row(session, box).location_id == room["slot1"].id  # it moved nothing
     assert not session.exec(select(Alarm).where(Alarm.subject == "shelf-1",
                                                 Alarm.state == "active")).all()
+
+
+def test_a_lent_box_a_shelf_reader_settles_on_a_shelf_is_returned_no_ghost_loan(
+        session, room, ingest, told):
+    """The ghost loan through RFID: a box out on a request comes back onto a shelf unscanned."""
+    from server.models.audit import AuditEntry
+    from server.models.lending import HoldCreate, LendingRequest, RequestCreate
+    from server.models.loans import Loan
+    from server.services import holds, loans, people, requests
+
+    box = room["boxes"][0]
+    boxes.move_box(session, box.code, to=room["slot1"].code, user="t")
+    borrower = people.create_user(session, username="li.wei", password="secret-pw-1",
+                                  role="borrower", clearance="internal")
+    waiting = people.create_user(session, username="wang.fang", password="secret-pw-2",
+                                 role="borrower", clearance="internal")
+    request = requests.submit(session, RequestCreate(boxes=[box.code], purpose="audit",
+                                                     mode="take_away"), borrower=borrower)
+    requests.approve(session, request.id, due_on=None, actor="archivist",
+                     policy=requests.DEFAULT_POLICY)
+    _, loan = loans.check_out(session, box.code, request_id=request.id, actor="desk",
+                              policy=requests.DEFAULT_POLICY)
+    hold = holds.place(session, HoldCreate(box=box.code), borrower=waiting)
+    session.commit()
+    loan_id, request_id, hold_id = loan.id, request.id, hold.id
+
+    # At the door on its way out: expected, no alarm.
+    ingest.submit(reads("gate-1", (box.epc, 1, -50.0, 2), seq=1))
+    assert ingest.drain()
+    see_what_ingest_committed(session)
+    assert session.exec(select(Alarm).where(Alarm.kind == "unauthorized_removal")).all() == []
+    assert box_row(session, box).status == "on_loan"
+
+    # Back, put on shelf 2 by someone who did not scan it: the reader hears it there.
+    ingest.submit(reads("shelf-1", (box.epc, 2, -45.0, 4), seq=2))
+    assert ingest.drain()
+    row = box_row(session, box)
+    assert (row.status, row.location_id) == ("on_shelf", room["slot2"].id)
+    ended = session.get(Loan, loan_id)
+    assert ended.returned_at is not None and ended.returned_by == "shelf-1"
+    assert session.get(LendingRequest, request_id).state == "returned"
+    assert loans.open_loan(session, row) is None
+    returned = session.exec(select(AuditEntry).where(AuditEntry.action == "return",
+                                                     AuditEntry.entity_id == box.code)).one()
+    assert returned.actor == "shelf-1"
+    assert [h["id"] for h in told("hold")] == [hold_id]
+    assert told("box")[-1]["status"] == "on_shelf"
+    assert told("box")[-1]["location"] == room["slot2"].code
+
+    # Heard again at the door, now not on loan: that is an unauthorized removal.
+    ingest.submit(reads("gate-1", (box.epc, 1, -50.0, 2), seq=3))
+    assert ingest.drain()
+    see_what_ingest_committed(session)
+    assert session.exec(select(Alarm).where(Alarm.kind == "unauthorized_removal",
+                                            Alarm.subject == box.code)).one()
+
+
+def test_a_box_marked_on_loan_without_an_open_loan_is_still_placed(session, room, ingest):
+    """No loan to end (a status set by hand): the reader's batch still lands."""
+    box = box_row(session, room["boxes"][1])
+    box.status = "on_loan"
+    session.add(box)
+    session.commit()
+    ingest.submit(reads("shelf-1", (box.epc, 1, -45.0, 4), seq=1))
+    assert ingest.drain()
+    assert box_row(session, box).location_id == room["slot1"].id

@@ -24,7 +24,7 @@ def test_sign_in_and_who_am_i(client, auth):
     me = client.get("/api/auth/me", headers=headers).json()
     assert me == {"username": "archivist-default", "full_name": None, "role": "archivist",
                   "clearance": "confidential", "active": True,
-                  "disabled": False}
+                  "disabled": False, "email": None}
     wrong = client.post("/api/auth/token", data={"username": "archivist-default", "password": "nope"})
     assert wrong.status_code == 401 and wrong.json()["detail"] == "wrong username or password"
     nobody = client.post("/api/auth/token", data={"username": "ghost", "password": PASSWORD})
