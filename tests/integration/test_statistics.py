@@ -255,7 +255,7 @@ def test_values_nobody_listed_yet_are_counted_after_the_known_ones(client, auth,
     # as a register imported by a newer version might leave them: a retention and a level
     # this version has no words for
     first, second = session.exec(select(Record).order_by(Record.id).limit(2)).all()
-    first.retention, second.classification = "5y", "cosmic_top_secret"
+    first.retention, second.classification = "5y", "cosmic"
     session.commit()
     body = client.get("/api/statistics/holdings", headers=auth("admin"),
                       params={"by": "retention"}).json()
