@@ -26,7 +26,10 @@ def test_both_catalogues_have_the_same_keys():
 def test_every_key_the_pages_use_is_in_the_catalogue():
     used = {key for text in _sources() for key in KEY.findall(text)}
     assert used, "the pattern found no keys; the test would prove nothing"
-    assert sorted(used - set(i18n.EN)) == []
+    # t("request.state." ~ r.state): a key built from a prefix needs words under that prefix
+    prefixes = {key for key in used if key.endswith((".", "_"))}
+    assert sorted(used - prefixes - set(i18n.EN)) == []
+    assert sorted(p for p in prefixes if not any(k.startswith(p) for k in i18n.EN)) == []
 
 
 def test_every_term_group_has_words_in_chinese():
