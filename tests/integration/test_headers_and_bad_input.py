@@ -99,7 +99,11 @@ def test_a_stalled_upload_is_cut_off(settings, auth, client):
             return await http.post("/api/records/WS·2024·Y·0001/copies", headers={
                 **admin, "content-type": "multipart/form-data; boundary=b"}, content=body())
 
-    answer = asyncio.run(stalled())
+    # in a thread of its own: a browser test's Playwright may hold this thread's event loop
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(asyncio.run, stalled()).result()
     assert answer.status_code == 408 and "sent nothing" in answer.json()["detail"]
     incoming = Path(settings.copies_path) / "incoming"
     assert not incoming.exists() or not any(incoming.iterdir())
