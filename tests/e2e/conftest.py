@@ -138,7 +138,7 @@ def open_page(browser, live_server) -> Iterator[Callable[..., object]]:
                height: int = 800):
         context = browser.new_context(base_url=live_server.url, locale=locale,
                                       viewport={"width": width, "height": height})
-        context.set_default_timeout(8000)
+        context.set_default_timeout(20000)  # generous: CI shares 2 cores with PostgreSQL
         contexts.append(context)
         page = context.new_page()
         if user:
