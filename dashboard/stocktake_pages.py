@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import RedirectResponse, Response
@@ -101,30 +102,28 @@ def count_codes(stocktake_id: int, page: MoverPage,
                             f"&duplicates={duplicates}", status_code=303)
 
 
-@router.post("/stocktakes/{stocktake_id}/apply")
-def apply_stocktake(stocktake_id: int, page: MoverPage) -> Response:
-    """Apply the reviewed result: move what was misplaced, mark what is missing."""
+def _decide(page: Page, stocktake_id: int, decide: Callable[..., Any], done: str) -> Response:
+    """Apply or cancel: commit and show the stocktake, or show why not (409), changing nothing."""
     _stocktake(page, stocktake_id)
     try:
-        stocktake.apply(page.session, stocktake_id, actor=page.person.username)
+        decide(page.session, stocktake_id, actor=page.person.username)
     except DomainError as exc:
         page.session.rollback()
         return _one_page(page, _stocktake(page, stocktake_id), notice=exc.message, status=409)
     page.session.commit()
-    return RedirectResponse(f"/stocktakes/{stocktake_id}?done=applied", status_code=303)
+    return RedirectResponse(f"/stocktakes/{stocktake_id}?done={done}", status_code=303)
+
+
+@router.post("/stocktakes/{stocktake_id}/apply")
+def apply_stocktake(stocktake_id: int, page: MoverPage) -> Response:
+    """Apply the reviewed result: move what was misplaced, mark what is missing."""
+    return _decide(page, stocktake_id, stocktake.apply, "applied")
 
 
 @router.post("/stocktakes/{stocktake_id}/cancel")
 def cancel_stocktake(stocktake_id: int, page: MoverPage) -> Response:
     """Stop counting; the twin stays as it was."""
-    _stocktake(page, stocktake_id)
-    try:
-        stocktake.cancel(page.session, stocktake_id, actor=page.person.username)
-    except DomainError as exc:
-        page.session.rollback()
-        return _one_page(page, _stocktake(page, stocktake_id), notice=exc.message, status=409)
-    page.session.commit()
-    return RedirectResponse(f"/stocktakes/{stocktake_id}?done=cancelled", status_code=303)
+    return _decide(page, stocktake_id, stocktake.cancel, "cancelled")
 
 
 @router.get("/stocktakes/{stocktake_id}/report.csv")
