@@ -492,9 +492,6 @@ class ShelveScan(BaseModel):
     stocktake: int | None = Field(default=None, ge=1, le=2**63 - 1)
 
 
-# The Shelve page's modes: shelving, counting a stocktake, and the lending desk's pick, check
-# out and return.
-SHELVE_MODES = shelving.MODES
 # Lending outcomes whose message names the borrower, the request or the due day.
 _TELLING = frozenset({scan.PICKED, scan.CHECKED_OUT, scan.RETURNED, scan.RETURNED_AND_SHELVED})
 
@@ -524,7 +521,7 @@ def _shelve(page: Page, code: str, target: str | None, mode: str = scan.SHELVE,
     outcome = shelve_scan(
         page.session, code, target=target or None, scheme=page.request.app.state.scheme,
         clearance=page.person.clearance, user=page.person.username,
-        mode=mode if mode in SHELVE_MODES else scan.SHELVE, stocktake_id=stocktake_id,
+        mode=mode if mode in shelving.MODES else scan.SHELVE, stocktake_id=stocktake_id,
         policy=Policy.from_settings(page.request.app.state.settings),
     )
     counted = shelving.said_in_stocktake(page.t, outcome)

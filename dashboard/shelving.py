@@ -14,6 +14,8 @@ from server.services.errors import DomainError
 from server.services.requests import Policy
 from server.services.scan import ScanOutcome
 
+# The Shelve page's modes: shelving, counting a stocktake, and the lending desk's pick, check
+# out and return.
 MODES = (scan.SHELVE, scan.STOCKTAKE, scan.PICK, scan.CHECK_OUT, scan.RETURN)
 
 
