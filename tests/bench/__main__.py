@@ -130,9 +130,8 @@ def _flood(flood: dict) -> list[str]:
            "share an address, so they are refused with 429 before any hashing); `brakes off`: "
            "every guess is hashed, and only the limit of one argon2 hash at a time per worker "
            "protects the scans. The scan lookup alone takes far longer here than in the records "
-           "benchmark when other work shares the machine (as in the last run, taken while other "
-           "test suites ran beside it: load average 4-10 on 2 cores); compare the ratio in the "
-           "same run, and rerun on a quiet machine before drawing conclusions.", "",
+           "benchmark when other work shares the machine; compare the ratio in the same run, "
+           "never single figures across runs.", "",
            "| brakes | scan p99 alone | scan p99 in the flood | ratio | guesses/s (answers) "
            "| target | met |", "|---|---|---|---|---|---|---|"]
     for name in ("brakes on", "brakes off"):
@@ -144,6 +143,7 @@ def _flood(flood: dict) -> list[str]:
                    f"| {f['p99_ratio']} | {f['flood']['guesses_per_s']:,} ({answers}) "
                    f"| ≤ {flood['target_ratio']} | {_yes(f['within_target'])} |")
     out.append("")
+    return out
 
 
 def _statistics(figures: dict) -> list[str]:
