@@ -150,7 +150,8 @@ def print_labels(page: LabelPage, what: Text = "box", box: Text = "", location: 
                  output: Text = "pdf") -> Response:
     """The labels as a PDF to print on the stock, or a .zpl file for a Zebra printer."""
     # A GET: reloading it downloads the same file again and changes nothing.
-    from labels.render import FORMATS, render as draw
+    from labels.render import FORMATS
+    from labels.render import render as draw
 
     form = _form(what, box, location, first, last, stock, output)
     try:
