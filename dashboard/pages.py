@@ -68,6 +68,10 @@ def install(app: FastAPI) -> None:
     app.include_router(stocktake_pages.router)
     app.include_router(climate_pages.router)
     app.include_router(statistics_pages.router)
+    from dashboard import label_pages, report_pages  # labels and reports (issue 13)
+
+    app.include_router(label_pages.router)
+    app.include_router(report_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(PageRefused, _refused)
 
@@ -183,7 +187,9 @@ def _nav(page: Page) -> list[tuple[str, str, str]]:
              ("/my", "nav.my", ANYONE),
              ("/alarms", "nav.alarms", WATCHERS), ("/climate", "nav.climate", WATCHERS),
              ("/devices", "nav.devices", WATCHERS),
-             ("/statistics", "nav.statistics", MOVERS)]
+             ("/statistics", "nav.statistics", MOVERS),
+             # labels and reports (issue 13)
+             ("/labels", "nav.labels", MOVERS), ("/reports", "nav.reports", MOVERS)]
     role = page.user.role if page.user else None
     return [(href, page.t(key), key) for href, key, roles in items if role in roles]
 

@@ -18,7 +18,7 @@ from server.services import security
 
 log = logging.getLogger(__name__)
 
-COOKIE = "archive_twin_session"
+COOKIE = security.SESSION_COOKIE
 
 
 def open_session(session: Session, user: User, *, secret_key: str, ttl: timedelta,

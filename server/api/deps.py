@@ -86,6 +86,8 @@ async def current_user(
     in every worker: there is deliberately no per-worker cache of signed-in people.
     """
     if not token:
+        token = _page_cookie(request)
+    if not token:
         raise _unauthorized("sign in first: POST /api/auth/token, then send 'Authorization: Bearer …'")
     try:
         claims = security.read_token(token, secret_key=settings.secret_key)
@@ -94,6 +96,27 @@ async def current_user(
         raise _unauthorized(exc.reason) from exc
     request.state.user = user
     return user
+
+
+def _page_cookie(request: Request) -> str | None:
+    """The dashboard's sign-in token, for a same-origin read (a label image, a report PDF).
+
+    Only reads: a write still needs the bearer token, which a browser never sends by itself,
+    so no other site can make a signed-in browser change anything (CSRF). A read asked for by
+    another site (Sec-Fetch-Site or Origin say so) is refused, so no page elsewhere can embed
+    or fetch what this person may see.
+    """
+    if request.method not in READING_METHODS:
+        return None
+    token = request.cookies.get(security.SESSION_COOKIE)
+    if not token:
+        return None
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return None
+    origin = request.headers.get("origin")
+    if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host", ""):
+        return None
+    return token
 
 
 def _session_user(engine, claims) -> User:

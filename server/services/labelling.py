@@ -26,8 +26,8 @@ CLASSIFICATION_MARK = {
 _RETENTION_RANK = {"10y": 0, "custom": 1, "30y": 2, "permanent": 3}
 
 
-def expand_range(first: str, last: str) -> list[str]:
-    """Every code from first to last, inclusive, of one kind (at most MAX_BATCH)."""
+def expand_range(first: str, last: str, *, at_most: int = MAX_BATCH) -> list[str]:
+    """Every code from first to last, inclusive, of one kind (at most at_most of them)."""
     try:
         kind_a, a = parse_code(first)
         kind_b, b = parse_code(last)
@@ -38,11 +38,38 @@ def expand_range(first: str, last: str) -> list[str]:
                       field="range")
     if b < a:
         raise Invalid(f"the range runs backwards: {last} comes before {first}", field="range")
-    if b - a + 1 > MAX_BATCH:
-        raise Invalid(f"at most {MAX_BATCH} labels at once; {first}…{last} is {b - a + 1}",
+    if b - a + 1 > at_most:
+        raise Invalid(f"at most {at_most} labels at once; {first}…{last} is {b - a + 1}",
                       field="range")
     prefix = first.strip().upper()[0]
     return [f"{prefix}{n:08d}" for n in range(a, b + 1)]
+
+
+def boxes_within(session: Session, code: str) -> list[str]:
+    """Codes of the boxes now in a location or anywhere inside it, in shelf order."""
+    place = _place(session, code)
+    return list(session.exec(
+        select(Box.code).join(Location, col(Box.location_id) == col(Location.id))
+        .where(col(Location.lineage).startswith(place.lineage))
+        .order_by(col(Location.path), col(Box.code))
+    ).all())
+
+
+def places_within(session: Session, code: str) -> list[str]:
+    """Codes of a location and every location inside it (its slots), in path order."""
+    place = _place(session, code)
+    return list(session.exec(
+        select(Location.code).where(col(Location.lineage).startswith(place.lineage))
+        .order_by(col(Location.path))
+    ).all())
+
+
+def _place(session: Session, code: str) -> Location:
+    wanted = code.strip().upper()
+    place = session.exec(select(Location).where(Location.code == wanted)).first()
+    if place is None:
+        raise NotFound(f"no location has the code {wanted}", field="location")
+    return place
 
 
 def labels_for(session: Session, codes: list[str], *, scheme: CodeScheme,

@@ -27,6 +27,9 @@ from server.models.sessions import SignInSession, SignInThrottle
 from server.services import audit
 
 TOKEN_ALGORITHM = "HS256"
+# The dashboard keeps the same token in this HttpOnly cookie (dashboard/sign_in.py); the API
+# accepts it for same-origin reads only (server/api/deps.py, docs/architecture.md).
+SESSION_COOKIE = "archive_twin_session"
 
 # ---------------------------------------------------------------- roles and permission sets
 

@@ -10,7 +10,9 @@ from starlette.routing import Route
 
 SCREENS = {"phone": (360, 740), "laptop": (1366, 900)}
 # Pages that are not pages: the live stream, files, forms' targets.
-NOT_PAGES = re.compile(r"^/(events|fonts/|static/|signout|s/)")
+# (/labels/print and the reports' record-sheet and package forms answer files, not pages.)
+NOT_PAGES = re.compile(r"^/(events|fonts/|static/|signout|s/|labels/print|reports/record-sheet"
+                       r"|reports/package)")
 
 
 def _routes(routes) -> list[Route]:
@@ -50,7 +52,10 @@ def _pages(live_server, seeded: dict[str, str]) -> list[str]:
     assert "/" in paths and "/find" in paths  # the walk found the pages
     # and the pages with something in them: results, a loan
     paths += [f"/find?q={archive.records[1]}", "/find?q=ledger", "/loans?show=all",
-              f"/whereis?code={archive.boxes[0]}", f"/requests/new?box={archive.boxes[1]}"]
+              f"/whereis?code={archive.boxes[0]}", f"/requests/new?box={archive.boxes[1]}",
+              # labels (issue 13): a preview, and a refused range with its error
+              f"/labels?what=box&box={archive.boxes[0]}&show=1",
+              f"/labels?what=locations&location={archive.places['Shelf 1']}&show=1"]
     return sorted(set(paths))
 
 
