@@ -24,9 +24,8 @@ def at_home(session: Session, *, location: str | None, home: str | None) -> bool
         select(Device.antennas).where(Device.role == "shelf")) for code in (antennas or {}).values()}
     if location not in mapped:
         return False
-    places = dict(session.execute(
-        select(Location.code, Location.lineage).where(col(Location.code).in_(mapped | {home}))
-    ).tuples().all())
+    places = {code: lineage for code, lineage in session.execute(
+        select(Location.code, Location.lineage).where(col(Location.code).in_(mapped | {home})))}
     home_lineage = places.get(home)
     if home_lineage is None:
         return False
