@@ -222,7 +222,8 @@
     });
   }
   for (const radio of form.querySelectorAll('input[name="mode"][type="radio"]')) {
-    radio.addEventListener("change", () => { session.mode = currentMode(); save(); });
+    // After choosing a mode the next scan still lands in the scan input.
+    radio.addEventListener("change", () => { session.mode = currentMode(); save(); input.focus(); });
   }
 
   form.addEventListener("submit", (event) => {
@@ -247,7 +248,7 @@
   const FRAME_MS = 150;
   let stream = null;
   let detector = null;
-  let lastSeen = { code: null, at: 0 };
+  let lastSeen = { label: null, at: 0 };
 
   function say(text) { cameraState.textContent = text; }
 
@@ -314,10 +315,14 @@
     };
   }
 
+  // A label carries its code twice (QR URL and Code128 text): either is the same label.
+  function labelOf(code) { return code.trim().toUpperCase().replace(/^.*\/S\//, ""); }
+
   function offer(code) {
     const now = Date.now();
-    const same = code === lastSeen.code && now - lastSeen.at < SAME_CODE_MS;
-    lastSeen = { code, at: now };
+    const label = labelOf(code);
+    const same = label === lastSeen.label && now - lastSeen.at < SAME_CODE_MS;
+    lastSeen = { label, at: now };
     if (!same) submitCode(code);
   }
 
