@@ -205,6 +205,7 @@ def test_a_reload_keeps_target_mode_and_list_and_sends_nothing_again(open_page, 
     expect(page.locator("#target-field")).to_have_value(places["Slot 1"])
     expect(page.locator("#mode-return")).to_be_checked()
     expect(page.locator("#restored")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # a phone's width
     with Session(live_server.engine) as session:
         assert len(boxes.history(session, codes[0])[0]) + len(boxes.history(session, codes[1])[0]) \
             == moves_before
