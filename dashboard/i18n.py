@@ -612,6 +612,25 @@ EN: dict[str, str] = {
     "reports.packages_about": "A record and its electronic copies as a DA/T 48 package (XML).",
     "reports.package_of": "Package of record",
     'reports.need_record': "Give a record's reference code.",
+    # handheld (issue 13)
+    "handheld.camera": "Scan with camera",
+    "handheld.camera_stop": "Stop the camera",
+    "handheld.camera_on": "Camera on: hold a label in the frame.",
+    "handheld.camera_needs_https": "The camera works only over HTTPS (or on this computer at "
+                                   "localhost): open the dashboard at its https:// address.",
+    "handheld.camera_missing": "This browser cannot use a camera.",
+    "handheld.camera_refused": "The camera was not allowed: allow it in the browser's site "
+                               "settings and try again.",
+    "handheld.camera_failed": "The camera could not be started: {reason}",
+    "handheld.camera_video": "Camera view",
+    "handheld.mute": "Mute the tone and vibration",
+    "handheld.moved_by_reader": "{box} was moved to {place} by reader {who} at {time}, "
+                                "{seconds} s after you shelved it.",
+    "handheld.moved_by": "{box} was moved to {place} by {who} at {time}, {seconds} s after "
+                         "you shelved it.",
+    "handheld.moved_nowhere": "{box} left {place}: {who} changed it at {time}, {seconds} s "
+                              "after you shelved it.",
+    "handheld.kept": "Kept from before the reload; nothing was sent again.",
 }
 
 ZH: dict[str, str] = {
@@ -1206,6 +1225,21 @@ ZH: dict[str, str] = {
     "reports.packages_about": "一份档案及其电子副本，按DA/T 48封装（XML）。",
     "reports.package_of": "档案的封装包",
     "reports.need_record": "请填写档号。",
+    # handheld (issue 13)
+    "handheld.camera": "用摄像头扫描",
+    "handheld.camera_stop": "关闭摄像头",
+    "handheld.camera_on": "摄像头已打开：请把标签放在画面中。",
+    "handheld.camera_needs_https": "摄像头只能在 HTTPS（或本机 localhost）下使用：请用 https:// "
+                                   "地址打开本系统。",
+    "handheld.camera_missing": "此浏览器无法使用摄像头。",
+    "handheld.camera_refused": "未获准使用摄像头：请在浏览器的网站设置中允许后重试。",
+    "handheld.camera_failed": "无法打开摄像头：{reason}",
+    "handheld.camera_video": "摄像头画面",
+    "handheld.mute": "关闭提示音和振动",
+    "handheld.moved_by_reader": "{box} 已被读写器 {who} 于 {time} 移到 {place}，距您上架 {seconds} 秒。",
+    "handheld.moved_by": "{box} 已被 {who} 于 {time} 移到 {place}，距您上架 {seconds} 秒。",
+    "handheld.moved_nowhere": "{box} 已离开 {place}：{who} 于 {time} 更改，距您上架 {seconds} 秒。",
+    "handheld.kept": "重新载入前的记录；未重复提交。",
 }
 
 CATALOGUES: dict[str, Mapping[str, str]] = {"en": EN, "zh": ZH}

@@ -89,6 +89,8 @@ class BoxPublic(SQLModel):
     location_path: str | None = None
     home: str | None
     home_path: str | None = None
+    at_home: bool = Field(default=True, description="at its home, or heard there by the shelf "
+                          "antenna covering it (true when it has no home)")
     size: str | None = None
     width_mm: int | None = None
     last_seen_at: datetime | None = None

@@ -14,7 +14,7 @@ from server.clock import as_utc, now
 from server.models.columns import saved_id
 from server.models.holdings import Box, BoxCreate, BoxPublic, BoxStatus, BoxUpdate, Movement, Record
 from server.models.places import Location
-from server.services import audit, locations, news, security
+from server.services import audit, coverage, locations, news, security
 from server.services.codes import CodeScheme
 from server.services.errors import Conflict, Invalid, NotFound
 from server.services.listing import page
@@ -219,6 +219,7 @@ def present(session: Session, boxes: Iterable[Box], *, scheme: CodeScheme, clear
             BoxPublic(
                 code=box.code, epc=box.epc, qr=scheme.qr(box.code), status=BoxStatus(box.status),
                 location=here_code, location_path=here_path, home=home_code, home_path=home_path,
+                at_home=coverage.at_home(session, location=here_code, home=home_code),
                 size=box.size, width_mm=box.width_mm, last_seen_at=box.last_seen_at,
                 last_seen_by=box.last_seen_by if role is None
                 else security.actor_shown(box.last_seen_by, role), records=count,

@@ -13,7 +13,9 @@ reader's message to `Placement.heard`, then calls `Placement.settle` once per ba
   `rssi_margin_db` weaker) than the new place does. Evidence older than `window_s` is
   forgotten (`Evidence`, pure).
 - **Antenna coverage.** Antennas usually cover shelves while boxes sit in slots: a shelf
-  antenna hearing a box in one of its slots leaves it in the slot.
+  antenna hearing a box in one of its slots leaves it in the slot. For the same reason a box
+  is at home at its home slot or at the antenna's place that covers that slot
+  (`coverage.at_home`, which `boxes.present` asks for every box shown).
 - **Capacity.** A reader reports where a box physically is, so the twin follows it even into
   a full place, and raises an `over_capacity` alarm there.
 - **The gate.** A box heard at a room's door without being on loan raises a critical
