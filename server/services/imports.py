@@ -54,6 +54,16 @@ class Problem:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class Line:
+    """What one row of the register does: create, update or leave a record (or is refused)."""
+
+    row: int
+    reference_code: str | None  # None: numbered when written, by its class's template
+    title: str
+    action: str  # "create", "update", "unchanged" or "refused"
+
+
 @dataclass(slots=True)
 class ImportReport:
     """What an import did, or would have done, and every problem found."""
@@ -69,6 +79,7 @@ class ImportReport:
     problems: list[Problem] = field(default_factory=list)
     gaps: list[reference_codes.Gap] = field(default_factory=list)
     import_id: int | None = None
+    lines: list[Line] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for the API and the CLI."""
@@ -459,6 +470,33 @@ def _write_row(session: Session, row: _Row, plan: _Plan, *, actor: str,
                 boxes.move_box(session, row.data.box, to=place.code, reason="import", user=actor)
             except DomainError as exc:
                 raise Conflict(exc.message, field="location") from exc
+
+
+def preview_records(session: Session, data: bytes, *, file_name: str | None = None,
+                    create_missing: bool = False, language: str = "en") -> ImportReport:
+    """Check every row and say, row by row, what an import would do; writes nothing."""
+    report = ImportReport()
+    cells = list(read_rows(data, file_name))
+    report.rows = len(cells)
+    plan = _plan(session, cells, create_missing=create_missing, report=report, language=language)
+    planned = {row.number: row for row in plan.rows}
+    refused = {p.row for p in report.problems}
+    for number, row_cells in cells:
+        row = planned.get(number)
+        if row is None or number in refused:
+            title = next((_cell(v) for h, v in row_cells.items()
+                          if register_terms.header_field(h or "") == "title"), "")
+            report.lines.append(Line(number, None, title, "refused"))
+            continue
+        action = ("create" if row.existing is None
+                  else "update" if row.changes else "unchanged")
+        report.lines.append(Line(number, row.data.reference_code or None, row.data.title, action))
+    report.skipped = len(refused)
+    report.created = sum(line.action == "create" for line in report.lines)
+    report.updated = sum(line.action == "update" for line in report.lines)
+    report.unchanged = sum(line.action == "unchanged" for line in report.lines)
+    report.boxes_created, report.locations_created = len(plan.new_boxes), len(plan.new_paths)
+    return report
 
 
 def import_records(
