@@ -161,14 +161,14 @@ def import_page(page: ArchivistPage, done: int | None = None) -> Response:
 
 
 @router.post("/import")
-async def upload_register(page: ArchivistPage, file: UploadFile | None = None,
+def upload_register(page: ArchivistPage, file: UploadFile | None = None,
                           create_missing: Annotated[bool, Form()] = False) -> Response:
     """Hold the uploaded register and show what it would do (nothing is written yet)."""
     limit = page.request.app.state.settings.upload_max_bytes
     if file is None or not file.filename:
         return _upload_page(page, errors={"file": page.t("import.error.no_file")}, status=422,
                             create_missing=create_missing)
-    data = await file.read(limit + 1)
+    data = file.file.read(limit + 1)
     if len(data) > limit:
         return _upload_page(page, status=413, create_missing=create_missing, errors={
             "file": page.t("import.error.too_large", max=f"{limit:,}")})
@@ -177,7 +177,8 @@ async def upload_register(page: ArchivistPage, file: UploadFile | None = None,
                             create_missing=create_missing)
     try:  # the file must at least read as a register before it is held
         imports.preview_records(page.session, data, file_name=file.filename,
-                                create_missing=create_missing, language=page.lang)
+                                create_missing=create_missing, language=page.lang,
+                                clearance=page.person.clearance)
     except DomainError as exc:
         page.session.rollback()
         return _upload_page(page, errors={"file": _said(page, exc)}, status=422,
@@ -199,7 +200,8 @@ def _preview_page(page: Page, held: HeldRegister, *, status: int = 200,
                   notice: str | None = None) -> Response:
     try:
         report = imports.preview_records(page.session, held.data, file_name=held.file_name,
-                                         create_missing=held.create_missing, language=page.lang)
+                                         create_missing=held.create_missing, language=page.lang,
+                                         clearance=page.person.clearance)
     except DomainError as exc:
         _store(page).drop(held.token)
         return _upload_page(page, errors={"file": _said(page, exc)}, status=422)
@@ -223,7 +225,8 @@ def commit(token: str, page: ArchivistPage) -> Response:
     held = _held(page, token)
     session = page.session
     expected = imports.preview_records(session, held.data, file_name=held.file_name,
-                                       create_missing=held.create_missing, language=page.lang)
+                                       create_missing=held.create_missing, language=page.lang,
+                                         clearance=page.person.clearance)
     refused = {line.row for line in expected.lines if line.action == "refused"}
     if len(refused) == len(expected.lines):
         return _preview_page(page, held, status=422, notice=page.t("import.nothing_to_import"))
@@ -231,7 +234,8 @@ def commit(token: str, page: ArchivistPage) -> Response:
         report = imports.import_records(
             session, held.data, scheme=page.request.app.state.scheme,
             actor=page.person.username, file_name=held.file_name, skip_invalid=True,
-            create_missing=held.create_missing, language=page.lang)
+            create_missing=held.create_missing, language=page.lang,
+                                         clearance=page.person.clearance)
     except DomainError:
         session.rollback()
         return _preview_page(page, held, status=409, notice=page.t("import.changed"))

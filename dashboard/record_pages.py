@@ -143,7 +143,7 @@ def new_record(page: ArchivistPage, box: str = "") -> Response:
 
 
 @router.post("/records")
-async def create_record(page: ArchivistPage, reference_code: Annotated[str, Form(max_length=100)] = "",
+def create_record(page: ArchivistPage, reference_code: Annotated[str, Form(max_length=100)] = "",
                         title: Annotated[str, Form(max_length=500)] = "",
                         fonds: Annotated[str, Form(max_length=50)] = "",
                         category: Annotated[str, Form(max_length=2)] = "",
@@ -200,7 +200,7 @@ def edit_record(reference_code: str, page: ArchivistPage) -> Response:
 
 
 @router.post("/records/{reference_code}/edit")
-async def save_record(reference_code: str, page: ArchivistPage,
+def save_record(reference_code: str, page: ArchivistPage,
                       title: Annotated[str, Form(max_length=500)] = "",
                       fonds: Annotated[str, Form(max_length=50)] = "",
                       category: Annotated[str, Form(max_length=2)] = "",
@@ -298,7 +298,7 @@ def record_copies(reference_code: str, page: ArchivistPage) -> Response:
 
 
 @router.post("/records/{reference_code}/copies")
-async def upload_copy(reference_code: str, page: ArchivistPage,
+def upload_copy(reference_code: str, page: ArchivistPage,
                       file: UploadFile | None = None) -> Response:
     """Attach a file: into the store by its hash, checked as the API checks it."""
     record = _visible(page, reference_code)
@@ -308,7 +308,7 @@ async def upload_copy(reference_code: str, page: ArchivistPage,
                             status=422)
     intake = CopyStore(settings.copies_path).intake(settings.upload_max_bytes)
     try:
-        while chunk := await file.read(READ_CHUNK):
+        while chunk := file.file.read(READ_CHUNK):
             intake.write(chunk)
     except TooLarge:
         return _copies_page(page, record, status=413, errors={"file": page.t(

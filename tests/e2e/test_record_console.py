@@ -226,3 +226,24 @@ def test_these_pages_do_not_exist_for_borrowers_nor_above_clearance(open_page, l
     low.goto(mine + "/edit")
     options = low.locator("#f-classification option").all_inner_texts()
     assert "Secret" not in options and "Internal" in options
+
+
+def test_an_import_reaches_no_higher_than_the_importer(open_page, live_server, people_here,
+                                                       tmp_path):
+    register = tmp_path / "register.csv"
+    register.write_text("档号,题名,年度,保管期限,密级\n"
+                        "WS·2024·Y·0900,覆盖机密文件,2024,永久,内部\n"
+                        "WS·2024·Y·0901,新的机密文件,2024,永久,机密\n"
+                        "WS·2024·Y·0902,普通文件,2024,永久,内部\n", encoding="utf-8")
+    page = open_page("low")
+    page.goto("/import")
+    page.locator("#f-file").set_input_files(str(register))
+    page.locator("#check-register").click()
+    expect(page.locator("#row-2")).to_contain_text("already exists")
+    expect(page.locator("#row-3")).to_contain_text("above your clearance")
+    expect(page.locator("#row-4")).to_contain_text("create")
+    page.locator("#commit-import").click()
+    expect(page).to_have_url(re.compile(r"/import\?done=\d+$"))
+    assert _count(live_server, title="机密文件") == 1  # the secret record is as it was
+    assert _count(live_server, reference_code="WS·2024·Y·0901") == 0
+    assert _count(live_server, reference_code="WS·2024·Y·0902") == 1
