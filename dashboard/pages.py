@@ -62,6 +62,10 @@ def install(app: FastAPI) -> None:
     from dashboard import lending_pages  # it builds on this module's Page and render
 
     app.include_router(lending_pages.router)
+    from dashboard import import_pages, record_pages  # before /records/{reference_code:path}
+
+    app.include_router(record_pages.router)
+    app.include_router(import_pages.router)
     app.include_router(router)
     from dashboard import climate_pages, statistics_pages, stocktake_pages  # built on these pages
 
@@ -189,7 +193,10 @@ def _nav(page: Page) -> list[tuple[str, str, str]]:
              ("/devices", "nav.devices", WATCHERS),
              ("/statistics", "nav.statistics", MOVERS),
              # labels and reports (issue 13)
-             ("/labels", "nav.labels", MOVERS), ("/reports", "nav.reports", MOVERS)]
+             ("/labels", "nav.labels", MOVERS), ("/reports", "nav.reports", MOVERS),
+             # records console (issue 13)
+             ("/records/new", "nav.record_new", security.ARCHIVISTS),
+             ("/import", "nav.import", security.ARCHIVISTS)]
     role = page.user.role if page.user else None
     return [(href, page.t(key), key) for href, key, roles in items if role in roles]
 
@@ -485,7 +492,8 @@ def record_page(reference_code: str, page: AnyonePage) -> Response:
     except NotFound as exc:
         raise PageRefused("not_found", message=exc.message) from exc
     return render(page, "record.html", live=("box",),
-                  record=records.present(page.session, [record])[0])
+                  record=records.present(page.session, [record])[0],
+                  can_describe=page.person.role in security.ARCHIVISTS)
 
 
 # ---------------------------------------------------------------- shelve

@@ -149,14 +149,16 @@ def by_id(session: Session, check_id: int) -> FourPropertyCheck:
 
 
 def of_scope(session: Session, *, fonds: str | None = None, register: int | None = None,
-             limit: int = 200) -> list[FourPropertyCheck]:
-    """Stored checks, newest first; with fonds or register, those whose scope names it."""
+             record: str | None = None, limit: int = 200) -> list[FourPropertyCheck]:
+    """Stored checks, newest first; with fonds, register or record, those whose scope names it."""
     found = []
     for check in session.exec(select(FourPropertyCheck).order_by(
             col(FourPropertyCheck.finished_at).desc(), col(FourPropertyCheck.id).desc())):
         if fonds is not None and check.scope.get("fonds") != fonds:
             continue
         if register is not None and check.scope.get("import") != register:
+            continue
+        if record is not None and record not in (check.scope.get("records") or ()):
             continue
         found.append(check)
         if len(found) == limit:

@@ -85,8 +85,17 @@ def lent(live_server):
             boxes=[live_server.archive.boxes[2]], purpose="核对2001年总账及其记账凭证 / ledger check"),
             borrower=borrower)
         session.commit()
-        return {"/stocktakes/{stocktake_id}": str(counting.id),
-                "/requests/{request_id}": str(asked.id)}
+        ids = {"/stocktakes/{stocktake_id}": str(counting.id),
+               "/requests/{request_id}": str(asked.id)}
+    # records console (issue 13): a register held between its report and its commit
+    from dashboard.import_pages import held_registers
+
+    register = ("档号,题名,年度,保管期限,密级,责任者\n"
+                "WS·2023·D30·0001,关于调整作息时间和值班安排的通知（全体职工）,2023,定期30年,内部,"
+                "办公室人事处\nWS·2023·D30·0002,坏行,2023,长久,内部,办公室\n").encode()
+    token = held_registers(live_server.app.state.settings).hold(
+        register, owner="ann", file_name="2023年文书档案归档目录（第一批）.csv", create_missing=False)
+    return {**ids, "/import/{token}": token}
 
 
 @pytest.mark.parametrize("locale", ["en-GB", "zh-CN"])
