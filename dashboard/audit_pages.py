@@ -62,7 +62,8 @@ def audit_page(page: ArchivistPage, actor: str = "", action: str = "", entity: s
         checked, broken = audit.verify(page.session)
         check = {"checked": checked, "broken": broken, "head": audit.newest(page.session)}
     kept = {k: v for k, v in typed.items() if v}
-    return render(page, "audit.html", form=typed, errors={}, entries=rows, total=total,
-                  hidden=hidden, offset=offset, page_size=PAGE_SIZE,
+    # the hashed form of a change, Chinese kept as written (not \u escapes)
+    return render(page, "audit.html", said=audit.canonical, form=typed, errors={},
+                  entries=rows, total=total, hidden=hidden, offset=offset, page_size=PAGE_SIZE,
                   base="/audit?" + (urlencode(kept) + "&" if kept else ""), check=check,
                   may_verify=may_verify, verify_url="/audit?" + urlencode({**kept, "verify": 1}))

@@ -63,10 +63,10 @@ def lent(live_server):
     from sqlmodel import Session
 
     from server.clock import now
+    from server.models.devices import DeviceCreate
     from server.models.lending import RequestCreate
     from server.models.loans import LoanCreate
     from server.models.stocktakes import StocktakeCreate
-    from server.models.devices import DeviceCreate
     from server.services import devices, loans, people, requests, stocktake
 
     with Session(live_server.engine) as session:
