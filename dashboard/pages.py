@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from pydantic import BaseModel, Field, ValidationError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.responses import StreamingResponse
 
 from dashboard import i18n, room_map, shelving, sign_in, stream, tallies
@@ -24,14 +24,12 @@ from dashboard.shelving import shelve_scan
 from labels.identifiers import InvalidIdentifier, cannot_be_a_code, identify
 from labels.typefaces import REGULAR_FONT
 from server.clock import now
-from server.models.devices import Device
 from server.models.loans import LoanCreate
 from server.models.people import Role, User
 from server.models.places import LightRequest, Location
 from server.services import (
     alarms,
     boxes,
-    devices,
     lights,
     loans,
     locations,
@@ -52,6 +50,8 @@ router = APIRouter(include_in_schema=False)
 ANYONE = security.ANYONE
 WATCHERS = security.WATCHERS
 MOVERS = security.MOVERS
+ARCHIVISTS = security.ARCHIVISTS
+ADMINS = security.ADMINS
 LANG_COOKIE = "lang"
 PAGE_SIZE = 50
 LIVE_KINDS = ("box", "alarm", "climate", "device", "reject")
@@ -76,6 +76,12 @@ def install(app: FastAPI) -> None:
 
     app.include_router(label_pages.router)
     app.include_router(report_pages.router)
+    # admin console (issue 13)
+    from dashboard import audit_pages, device_pages, people_pages
+
+    app.include_router(people_pages.router)
+    app.include_router(audit_pages.router)
+    app.include_router(device_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(PageRefused, _refused)
 
@@ -197,8 +203,16 @@ def _nav(page: Page) -> list[tuple[str, str, str]]:
              # records console (issue 13)
              ("/records/new", "nav.record_new", security.ARCHIVISTS),
              ("/import", "nav.import", security.ARCHIVISTS)]
+    # admin console (issue 13): its own group in the header (CONSOLE_PAGES), for archivists
+    # and admins only; warehouse staff and borrowers never see it.
+    items += [("/audit", "nav.audit", ARCHIVISTS), ("/users", "nav.users", ADMINS)]
     role = page.user.role if page.user else None
     return [(href, page.t(key), key) for href, key, roles in items if role in roles]
+
+
+# The nav entries shown as the console's group rather than the everyday one.
+# (Labels and reports stay in the everyday group: warehouse staff print and read them too.)
+CONSOLE_PAGES: frozenset[str] = frozenset({"/records/new", "/import", "/audit", "/users"})
 
 
 def render(page: Page, name: str, *, status: int = 200, live: tuple[str, ...] = (),
@@ -212,7 +226,7 @@ def render(page: Page, name: str, *, status: int = 200, live: tuple[str, ...] = 
             "page": page, "t": page.t, "term": page.term, "place_name": page.place_name,
             "lang": page.lang,
             "html_lang": i18n.HTML_LANG[page.lang], "languages": i18n.LANGUAGE_NAMES,
-            "nav": _nav(page), "path": request.url.path, "when": _time,
+            "nav": _nav(page), "console_pages": CONSOLE_PAGES, "path": request.url.path, "when": _time,
             "record_url": _record_url, "live_kinds": " ".join(live), "js_texts": js_texts,
             "lang_url": lambda code: str(request.url.include_query_params(lang=code)),
             **context,
@@ -694,19 +708,6 @@ def clear_alarm(alarm_id: int, page: WatcherPage, back: Annotated[str, Form()] =
                            status=403 if isinstance(exc, Forbidden) else 422)
     page.session.commit()
     return RedirectResponse(sign_in.safe_next(back), status_code=303)
-
-
-@router.get("/devices")
-def devices_page(page: WatcherPage) -> Response:
-    """Every device with its state, and what devices sent that could not be used."""
-    rows = list(page.session.exec(select(Device).order_by(Device.id)))
-    rejects, rejects_total = devices.list_rejects(page.session, limit=PAGE_SIZE)
-    shown = devices.present(page.session, rows)
-    rooms = {d.room for d in shown if d.room}
-    room_names = dict(page.session.exec(
-        select(Location.code, Location.name).where(col(Location.code).in_(rooms))).all()) if rooms else {}
-    return render(page, "devices.html", live=("device", "reject"), devices=shown,
-                  room_names=room_names, rejects=rejects, rejects_total=rejects_total)
 
 
 # ---------------------------------------------------------------- live stream and fonts

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, cast, func, not_, or_, text
@@ -115,6 +116,11 @@ def verify(session: Session) -> tuple[int, ChainBreak | None]:
     return checked, None
 
 
+def newest(session: Session) -> AuditEntry | None:
+    """The newest entry (the chain's head), or None for an empty log."""
+    return session.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(1)).first()
+
+
 def head(session: Session) -> tuple[int, str] | None:
     """The newest entry's id and hash: the anchor to keep elsewhere (see check_anchor)."""
     newest = session.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(1)).first()
@@ -155,15 +161,25 @@ def _above(clearance_levels: list[str]) -> ColumnElement[bool]:
 
 
 def history(session: Session, *, clearance_levels: list[str], entity: str | None = None,
-            entity_id: str | None = None, limit: int = 50,
+            entity_id: str | None = None, actor: str | None = None, action: str | None = None,
+            since: datetime | None = None, before: datetime | None = None, limit: int = 50,
             offset: int = 0) -> tuple[list[AuditEntry], int, int]:
-    """Audit entries the viewer may see, newest first, optionally for one thing; and how many
-    matching entries were left out because they are about records above the clearance."""
+    """Audit entries the viewer may see, newest first, optionally for one thing, one actor,
+    one action or a time range [since, before); and how many matching entries were left out
+    because they are about records above the clearance."""
     query = select(AuditEntry)
     if entity:
         query = query.where(AuditEntry.entity == entity)
     if entity_id:
         query = query.where(AuditEntry.entity_id == entity_id)
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if since is not None:
+        query = query.where(col(AuditEntry.at) >= since)
+    if before is not None:
+        query = query.where(col(AuditEntry.at) < before)
     above = _above(clearance_levels)
     hidden = session.exec(select(func.count()).select_from(
         query.where(above).subquery())).one()

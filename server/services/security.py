@@ -17,7 +17,7 @@ from typing import Any
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -169,6 +169,13 @@ def live_sessions(session: Session, user: User) -> int:
                         .where(col(SignInSession.ended_at).is_(None))
                         .where(col(SignInSession.expires_at) > now())).all()
     return len(rows)
+
+
+def last_sign_ins(session: Session) -> dict[int, datetime]:
+    """When each person last signed in (by user id), as far as sessions are still kept."""
+    rows = session.exec(select(SignInSession.user_id, func.max(SignInSession.created_at))
+                        .group_by(col(SignInSession.user_id))).all()
+    return {user_id: as_utc(at) for user_id, at in rows if at is not None}
 
 
 # ---------------------------------------------------------------- sign-in brakes

@@ -68,10 +68,11 @@ def lent(live_server):
     from sqlmodel import Session
 
     from server.clock import now
+    from server.models.devices import DeviceCreate
     from server.models.lending import RequestCreate
     from server.models.loans import LoanCreate
     from server.models.stocktakes import StocktakeCreate
-    from server.services import loans, people, requests, stocktake
+    from server.services import devices, loans, people, requests, stocktake
 
     with Session(live_server.engine) as session:
         borrower = people.create_user(session, username="ouyang.xiaoling.records-office", password="x" * 12,
@@ -84,9 +85,17 @@ def lent(live_server):
         asked = requests.submit(session, RequestCreate(
             boxes=[live_server.archive.boxes[2]], purpose="核对2001年总账及其记账凭证 / ledger check"),
             borrower=borrower)
+        # admin console (issue 13): a shelf reader with a map, and a person's page
+        devices.register(session, DeviceCreate(
+            id="shelf-reader-room1-unit01-side-a", type="reader", role="shelf",
+            room=live_server.archive.places["Room 1"],
+            antennas={"1": live_server.archive.places["Slot 1"],
+                      "2": live_server.archive.places["Slot 2"]}), actor="ann")
         session.commit()
         ids = {"/stocktakes/{stocktake_id}": str(counting.id),
-               "/requests/{request_id}": str(asked.id)}
+               "/requests/{request_id}": str(asked.id),
+               "/devices/{device_id}": "shelf-reader-room1-unit01-side-a",
+               "/users/{username}": "ouyang.xiaoling.records-office"}
     # records console (issue 13): a register held between its report and its commit
     from dashboard.import_pages import held_registers
 
