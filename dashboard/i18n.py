@@ -543,6 +543,28 @@ EN: dict[str, str] = {
     "stats.category.SW": "Objects",
     # --- lending: download access ---
     "lending.mode.download": "Download the electronic copies (time-limited)",
+    # plan (issue 13)
+    "plan.title": "Plan of {room}",
+    "plan.link": "Room plan",
+    "plan.alarms_n": "{n} open alarm(s)",
+    "plan.alarms": "Open alarms",
+    "plan.alarm_badge": "Open alarms in this place",
+    "plan.legend": "How full: legend",
+    "plan.band.empty": "Empty",
+    "plan.band.some": "Room to spare (under 75 %)",
+    "plan.band.nearly": "Nearly full (75–99 %), striped",
+    "plan.band.full": "Full, cross-hatched",
+    "plan.band.unknown": "Capacity not known",
+    "plan.open_location": "Open the location page",
+    "plan.climate": "Climate of this room",
+    "plan.units": "Shelving units",
+    "plan.units_hint": "Each unit stands where it stands in the room; open one to see its sections, shelves and slots.",
+    "plan.unit_hint": "Sides and sections across, shelves from top to bottom, slots along each shelf; each opens its location page.",
+    "plan.unit_label": "Front view of {unit}: sections, shelves and slots coloured by how full they are",
+    "plan.table": "In figures",
+    "plan.place": "Place",
+    "plan.fill": "Fill",
+    "plan.boxes_n": "{n} boxes",
 }
 
 ZH: dict[str, str] = {
@@ -1068,6 +1090,28 @@ ZH: dict[str, str] = {
     "stats.category.SW": "实物",
     # --- lending: download access ---
     "lending.mode.download": "下载电子副本（限时）",
+    # plan (issue 13)
+    "plan.title": "{room}平面图",
+    "plan.link": "库房平面图",
+    "plan.alarms_n": "{n} 条未处理告警",
+    "plan.alarms": "未处理告警",
+    "plan.alarm_badge": "此处有未处理告警",
+    "plan.legend": "占用程度图例",
+    "plan.band.empty": "空",
+    "plan.band.some": "尚有空位（75% 以下）",
+    "plan.band.nearly": "将满（75–99%），斜线",
+    "plan.band.full": "已满，交叉线",
+    "plan.band.unknown": "容量未知",
+    "plan.open_location": "打开位置页面",
+    "plan.climate": "本库房温湿度",
+    "plan.units": "密集架",
+    "plan.units_hint": "各密集架按其在库房中的位置摆放；打开一列可查看其节、层和格。",
+    "plan.unit_hint": "横向为面和节，纵向自上而下为层，每层依次为格；点击可打开对应位置页面。",
+    "plan.unit_label": "{unit}正视图：节、层、格按占用程度着色",
+    "plan.table": "数据",
+    "plan.place": "位置",
+    "plan.fill": "占用",
+    "plan.boxes_n": "{n} 盒",
 }
 
 CATALOGUES: dict[str, Mapping[str, str]] = {"en": EN, "zh": ZH}

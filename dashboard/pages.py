@@ -64,7 +64,9 @@ def install(app: FastAPI) -> None:
     app.include_router(lending_pages.router)
     app.include_router(router)
     from dashboard import climate_pages, statistics_pages, stocktake_pages  # built on these pages
+    from dashboard import room_plan  # plan (issue 13)
 
+    app.include_router(room_plan.router)
     app.include_router(stocktake_pages.router)
     app.include_router(climate_pages.router)
     app.include_router(statistics_pages.router)
