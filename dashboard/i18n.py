@@ -565,6 +565,9 @@ EN: dict[str, str] = {
     "plan.place": "Place",
     "plan.fill": "Fill",
     "plan.boxes_n": "{n} boxes",
+    "forms.borrower_card": "{name} · {role} · clearance: {clearance}",
+    "forms.borrower_above": "this box holds records above their clearance: the loan will be refused",
+    "forms.shelve_done": "Scan the next box for the same place, or a new place.",
 }
 
 ZH: dict[str, str] = {
@@ -1112,6 +1115,9 @@ ZH: dict[str, str] = {
     "plan.place": "位置",
     "plan.fill": "占用",
     "plan.boxes_n": "{n} 盒",
+    "forms.borrower_card": "{name} · {role} · 密级权限：{clearance}",
+    "forms.borrower_above": "本盒有高于其密级权限的档案，借出将被拒绝",
+    "forms.shelve_done": "继续扫描同一位置的下一个档案盒，或扫描新的位置。",
 }
 
 CATALOGUES: dict[str, Mapping[str, str]] = {"en": EN, "zh": ZH}

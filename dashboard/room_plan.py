@@ -176,7 +176,7 @@ def unit_places(session: Session, unit: Location) -> Place:
     counted = dict(session.exec(
         select(Box.location_id, func.count(col(Box.id)))
         .where(col(Box.location_id).in_([p.id for p in found]))
-        .group_by(Box.location_id)).all())
+        .group_by(col(Box.location_id))).all())
     places = {p.id: Place(p, boxes=int(counted.get(p.id, 0))) for p in found}
     children: dict[int | None, list[Place]] = defaultdict(list)
     for p in found:

@@ -10,10 +10,10 @@ from sqlmodel import Session
 
 from devices.events import SensorEvent
 from server.clock import now
-from server.services.climate_rules import Rules
 from server.ingest import Ingest
 from server.models.devices import DeviceCreate
 from server.services import boxes, devices
+from server.services.climate_rules import Rules
 from tests.e2e.conftest import CHROMIUM
 
 pytestmark = pytest.mark.skipif(
