@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 SCREENS = {"phone": (360, 740), "laptop": (1366, 900)}
 # Pages that are not pages: the live stream, files, forms' targets.
-NOT_PAGES = re.compile(r"^/(events|fonts/|static/|signout|s/)")
+NOT_PAGES = re.compile(r"^/(events|fonts/|static/|signout|s/|people/)")
 
 
 def _routes(routes) -> list[Route]:
@@ -32,6 +32,7 @@ def _pages(live_server, seeded: dict[str, str]) -> list[str]:
         "/locations/{code}": archive.places["Slot 1"],
         "/records/{reference_code}": archive.records[1],
         "/climate/{code}": archive.places["Room 1"],
+        "/rooms/{code}": archive.places["Room 1"],
         **seeded,
     }
     paths = []
@@ -50,7 +51,8 @@ def _pages(live_server, seeded: dict[str, str]) -> list[str]:
     assert "/" in paths and "/find" in paths  # the walk found the pages
     # and the pages with something in them: results, a loan
     paths += [f"/find?q={archive.records[1]}", "/find?q=ledger", "/loans?show=all",
-              f"/whereis?code={archive.boxes[0]}", f"/requests/new?box={archive.boxes[1]}"]
+              f"/whereis?code={archive.boxes[0]}", f"/requests/new?box={archive.boxes[1]}",
+              f"/rooms/{archive.places['Room 1']}/plan?unit={archive.places['Unit 01']}"]
     return sorted(set(paths))
 
 
