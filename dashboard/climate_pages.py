@@ -117,7 +117,9 @@ def change_profile(page: KeeperPage, code: str,
                                 default=_settings(page).climate_default_profile)
     except DomainError as exc:
         page.session.rollback()
-        return climate_room(page, code, notice=exc.message)
+        refused = climate_room(page, code, notice=exc.message)
+        refused.status_code = 422  # a refused form is not a page that went well (issue 13)
+        return refused
     page.session.commit()
     return RedirectResponse(f"/climate/{room.code}", status_code=303)
 

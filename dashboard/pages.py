@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -16,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from pydantic import BaseModel, Field, ValidationError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from starlette.responses import StreamingResponse
 
 from dashboard import i18n, room_map, shelving, sign_in, stream, tallies
@@ -67,8 +71,14 @@ def install(app: FastAPI) -> None:
     app.include_router(record_pages.router)
     app.include_router(import_pages.router)
     app.include_router(router)
-    from dashboard import climate_pages, statistics_pages, stocktake_pages  # built on these pages
+    from dashboard import (  # built on these pages
+        climate_pages,
+        room_plan,  # plan (issue 13)
+        statistics_pages,
+        stocktake_pages,
+    )
 
+    app.include_router(room_plan.router)
     app.include_router(stocktake_pages.router)
     app.include_router(climate_pages.router)
     app.include_router(statistics_pages.router)
@@ -417,9 +427,9 @@ def qr_landing(code: str, page: AnyonePage) -> Response:
 
 
 @router.get("/boxes/{code}")
-def box_page(code: str, page: AnyonePage) -> Response:
+def box_page(code: str, page: AnyonePage, done: str | None = None) -> Response:
     """One box: where it is, its path, its records and where it has been."""
-    return _box_page(page, code)
+    return _box_page(page, code, done=done if done in BOX_DONE else None)
 
 
 @router.post("/boxes/{code}/light")
@@ -427,21 +437,40 @@ def light_box(code: str, page: MoverPage) -> Response:
     """Light the shelf where the box is, for whoever goes to pick it."""
     link = page.request.app.state.broker_link
     if link is None or not link.connected:
-        return _box_page(page, code, notice=page.t("box.light_unreachable"), status=503)
+        return _box_page(page, code, errors={"light": page.t("box.light_unreachable")},
+                         status=503)
     try:
-        sent = lights.for_box(page.session, code, LightRequest())
+        lights.for_box(page.session, code, LightRequest())
     except NotFound as exc:
         raise PageRefused("not_found", message=exc.message) from exc
     except DomainError as exc:
-        return _box_page(page, code, notice=exc.message, status=409)
+        return _box_page(page, code, errors={"light": exc.message}, status=409)
     page.session.commit()  # the command leaves through the outbox
-    return _box_page(page, code, notice=page.t("box.light_sent", path=sent.path,
-                                               seconds=sent.seconds))
+    return _box_done(code, "light")
 
 
-def _box_page(page: Page, code: str, *, notice: str | None = None, status: int = 200,
-              lend_form: dict[str, str] | None = None, lend_error: str | None = None,
-              lend_field: str | None = None) -> Response:
+# What a box page says after a form of it succeeded: chosen by a key in the address (never text
+# from it), so a reload shows the page again instead of posting again.
+BOX_DONE = ("lent", "returned", "light")
+
+
+def _box_done(code: str, done: str) -> RedirectResponse:
+    return RedirectResponse(f"/boxes/{quote(code, safe='')}?done={done}", status_code=303)
+
+
+def _done_notice(page: Page, done: str | None, box, loan) -> str | None:
+    if done == "lent" and loan is not None:
+        return page.t("box.lent", borrower=loan.borrower, due=loan.due_on.isoformat())
+    if done == "returned":
+        return page.t("box.returned")
+    if done == "light" and box.location_path:
+        return page.t("box.light_sent", path=box.location_path, seconds=LightRequest().seconds)
+    return None
+
+
+def _box_page(page: Page, code: str, *, done: str | None = None, status: int = 200,
+              errors: dict[str, str] | None = None,
+              lend_form: dict[str, str] | None = None) -> Response:
     session = page.session
     try:
         box = boxes.by_code(session, code)
@@ -465,11 +494,12 @@ def _box_page(page: Page, code: str, *, notice: str | None = None, status: int =
         page, "box.html", status=status, live=("box",), box=shown, trail=trail,
         records=records.present(session, held.rows), records_total=held.total,
         moves=tallies.movement_lines(session, moves, role=page.person.role), moves_total=moves_total,
-        notice=notice, can_light=can_light, can_lend=can_lend,
+        notice=_done_notice(page, done, shown, loan), can_light=can_light, can_lend=can_lend,
         can_return=page.person.role in MOVERS and loan is not None,
         today=now().date().isoformat(),
         loan=loans.present(session, [loan])[0] if loan else None,
-        lend_form=lend_form, lend_error=lend_error, lend_field=lend_field,
+        lend_form=lend_form or {}, errors=errors or {},
+        held_classes=sorted({r.classification for r in held.rows}),
     )
 
 
@@ -552,6 +582,10 @@ def _shelve(page: Page, code: str, target: str | None, mode: str = scan.SHELVE,
         mode=mode if mode in shelving.MODES else scan.SHELVE, stocktake_id=stocktake_id,
         policy=Policy.from_settings(page.request.app.state.settings),
     )
+    return _said(page, outcome)
+
+
+def _said(page: Page, outcome: ScanOutcome) -> ShownScan:
     counted = shelving.said_in_stocktake(page.t, outcome)
     if counted is not None:
         said = counted
@@ -564,6 +598,42 @@ def _shelve(page: Page, code: str, target: str | None, mode: str = scan.SHELVE,
     return ShownScan(outcome, said, detail)
 
 
+# The no-JavaScript Shelve form redirects after each scan; the scan's outcome rides along in
+# a cookie that lives a minute, signed so the page only ever says what the server did.
+LAST_SCAN_COOKIE = "last_scan"
+
+
+def _scan_seal(page: Page, body: str) -> str:
+    key = page.request.app.state.settings.secret_key.encode()
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+
+
+def _keep_last_scan(page: Page, response: Response, outcome: ScanOutcome) -> None:
+    body = base64.urlsafe_b64encode(
+        json.dumps(outcome.as_dict(), ensure_ascii=False).encode()).decode()
+    response.set_cookie(LAST_SCAN_COOKIE, f"{body}.{_scan_seal(page, body)}", max_age=60,
+                        httponly=True, samesite="lax", path="/shelve")
+
+
+def _last_scan(page: Page) -> ScanOutcome | None:
+    kept = page.request.cookies.get(LAST_SCAN_COOKIE, "")
+    body, _, seal = kept.rpartition(".")
+    if not body or not hmac.compare_digest(seal, _scan_seal(page, body)):
+        return None
+    try:
+        fields = json.loads(base64.urlsafe_b64decode(body.encode()))
+        at = fields.get("at")
+        return ScanOutcome(
+            code=fields["code"], mode=fields["mode"], action=fields["action"],
+            message=fields["message"], reason=fields.get("reason"), box=fields.get("box"),
+            location=fields.get("location"), location_path=fields.get("location_path"),
+            at=datetime.fromisoformat(at) if at else None, verdict=fields.get("verdict"),
+            expected=fields.get("expected"), expected_path=fields.get("expected_path"),
+            stocktake=fields.get("stocktake"))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def _shelve_modes(page: Page, mode: str, stocktake_id: int | None) -> dict[str, Any]:
     counting = shelving.open_stocktakes(page.session)
     if mode == scan.STOCKTAKE and stocktake_id is None and counting:
@@ -574,10 +644,23 @@ def _shelve_modes(page: Page, mode: str, stocktake_id: int | None) -> dict[str, 
 
 @router.get("/shelve")
 def shelve_page(page: MoverPage, mode: str = scan.SHELVE,
-                stocktake: Annotated[int | None, Query(ge=1)] = None) -> Response:
+                stocktake: Annotated[int | None, Query(ge=1)] = None,
+                target: Annotated[str, Query(max_length=20)] = "") -> Response:
     """Scan a location, then box, box, box (stocktake mode: counted where seen, not moved)."""
-    return render(page, "shelve.html", target=None, target_path=None, results=[],
-                  **_shelve_modes(page, mode, stocktake))
+    place = None
+    if target:
+        try:
+            place = locations.by_code(page.session, target)
+        except NotFound:
+            place = None
+    last = _last_scan(page)
+    response = render(page, "shelve.html", target=place.code if place else None,
+                      target_path=place.path if place else None,
+                      results=[_said(page, last)] if last else [], errors={}, typed="",
+                      **_shelve_modes(page, mode, stocktake))
+    if last is not None:
+        response.delete_cookie(LAST_SCAN_COOKIE, path="/shelve")
+    return response
 
 
 @router.post("/shelve")
@@ -585,11 +668,21 @@ def shelve_form(page: MoverPage, code: Annotated[str, Form(max_length=400)],
                 target: Annotated[str, Form(max_length=20)] = "",
                 mode: Annotated[str, Form(max_length=20)] = scan.SHELVE,
                 stocktake: Annotated[int | None, Form(ge=1)] = None) -> Response:
-    """The same without JavaScript: one scan per form post."""
+    """The same without JavaScript: one scan per form post, then back to the page (303) with
+    the target kept; a refused scan shows the page again with the reason under the field."""
     shown = _shelve(page, code, target, mode, stocktake)
-    return render(page, "shelve.html", target=shown.outcome.location,
-                  target_path=shown.outcome.location_path, results=[shown],
-                  **_shelve_modes(page, mode, stocktake))
+    if not shown.outcome.ok:
+        return render(page, "shelve.html", target=shown.outcome.location,
+                      target_path=shown.outcome.location_path, results=[shown],
+                      errors={"code": shown.said + (f" ({shown.detail})" if shown.detail else "")},
+                      typed=code, status=422 if shown.outcome.reason == scan.INVALID else 409,
+                      **_shelve_modes(page, mode, stocktake))
+    query = {"target": shown.outcome.location or "", "mode": mode}
+    if stocktake is not None:
+        query["stocktake"] = str(stocktake)
+    response = RedirectResponse("/shelve?" + urlencode(query), status_code=303)
+    _keep_last_scan(page, response, shown.outcome)
+    return response
 
 
 @router.post("/shelve/scan")
@@ -631,9 +724,9 @@ def lend_box(code: str, page: MoverPage, borrower: Annotated[str, Form(max_lengt
             {"borrower": borrower.strip(), "due_on": due_on, "purpose": purpose.strip() or None})
     except ValidationError:
         return _box_page(page, code, status=422, lend_form=typed,
-                         lend_error=page.t("box.loan_bad_input"), lend_field="due_on")
+                         errors={"due_on": page.t("box.loan_bad_input")})
     try:
-        _, loan = loans.lend(page.session, code, data, actor=page.person.username)
+        loans.lend(page.session, code, data, actor=page.person.username)
     except NotFound as exc:
         raise PageRefused("not_found", message=exc.message) from exc
     except DomainError as exc:
@@ -642,10 +735,28 @@ def lend_box(code: str, page: MoverPage, borrower: Annotated[str, Form(max_lengt
         said = page.t("box.loan_unknown_borrower", name=borrower.strip()) \
             if exc.field == "borrower" and "nobody signs in" in exc.message else exc.message
         return _box_page(page, code, status=422 if exc.field else 409, lend_form=typed,
-                         lend_error=said, lend_field=exc.field)
+                         errors={exc.field if exc.field in typed else "lend": said})
     page.session.commit()
-    return _box_page(page, code, notice=page.t("box.lent", borrower=loan.borrower,
-                                               due=loan.due_on.isoformat()))
+    return _box_done(code, "lent")
+
+
+@router.get("/people/borrowers")
+def borrower_picker(page: MoverPage, q: Annotated[str, Query(max_length=100)] = "") -> JSONResponse:
+    """The lend form's picker: people who may borrow (signed-in accounts still open) whose
+    username or name holds the typed text, with their role and clearance."""
+    text = q.strip().casefold()
+    query = select(User).where(col(User.active).is_(True)).order_by(User.username)
+    if text:
+        like = f"%{text}%"
+        query = query.where(col(User.username).ilike(like) | col(User.full_name).ilike(like))
+    people_found = page.session.exec(query.limit(12)).all()
+    return JSONResponse({"items": [
+        {"username": p.username, "name": p.full_name or "", "role": p.role,
+         "role_label": page.term("role", p.role), "clearance": p.clearance,
+         "clearance_label": page.term("class", p.clearance),
+         "may_see": people.clearance_levels(p.clearance)}
+        for p in people_found
+    ]}, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/boxes/{code}/return")
@@ -657,9 +768,9 @@ def return_box(code: str, page: MoverPage) -> Response:
         raise PageRefused("not_found", message=exc.message) from exc
     except DomainError as exc:
         page.session.rollback()
-        return _box_page(page, code, notice=exc.message, status=409)
+        return _box_page(page, code, errors={"return": exc.message}, status=409)
     page.session.commit()
-    return _box_page(page, code, notice=page.t("box.returned"))
+    return _box_done(code, "returned")
 
 
 @router.get("/alarms")

@@ -13,6 +13,29 @@ GAP_X, GAP_Y = 10, 36
 PAD = 8
 EMPTY_COLOUR = "#d9dee4"  # capacity unknown: grey, not a claim that it is empty
 
+# Occupancy bands: the legend names them in words, and the fuller ones are also hatched, so
+# the plan is read without telling colours apart.
+BANDS = ("empty", "some", "nearly", "full", "unknown")
+# A colour for each band in the legend (the shapes use room_map.colour of their own fraction).
+BAND_SAMPLE = {"empty": 0.0, "some": 0.4, "nearly": 0.85, "full": 1.0, "unknown": None}
+HATCHED = {"nearly": "plan-hatch-nearly", "full": "plan-hatch-full"}
+
+
+def band(fraction: float | None) -> str:
+    """Which legend band a fill falls in."""
+    if fraction is None:
+        return "unknown"
+    if fraction <= 0:
+        return "empty"
+    if fraction >= 1:
+        return "full"
+    return "nearly" if fraction >= 0.75 else "some"
+
+
+def hatch(fraction: float | None) -> str | None:
+    """The id of the pattern laid over a shape of this fill, if its band has one."""
+    return HATCHED.get(band(fraction))
+
 
 @dataclass(frozen=True)
 class UnitShape:
@@ -26,6 +49,16 @@ class UnitShape:
     colour: str
     short: str
     pct: int | None
+
+    @property
+    def band(self) -> str:
+        """The legend band of the unit's fill."""
+        return band(self.unit.fraction)
+
+    @property
+    def hatch(self) -> str | None:
+        """The pattern over the fill, for the fuller bands."""
+        return hatch(self.unit.fraction)
 
 
 @dataclass(frozen=True)

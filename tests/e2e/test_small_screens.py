@@ -12,7 +12,7 @@ SCREENS = {"phone": (360, 740), "laptop": (1366, 900)}
 # Pages that are not pages: the live stream, files, forms' targets.
 # (/labels/print and the reports' record-sheet and package forms answer files, not pages.)
 NOT_PAGES = re.compile(r"^/(events|fonts/|static/|signout|s/|labels/print|reports/record-sheet"
-                       r"|reports/package)")
+                       r"|reports/package|people/)")
 
 
 def _routes(routes) -> list[Route]:
@@ -34,6 +34,7 @@ def _pages(live_server, seeded: dict[str, str]) -> list[str]:
         "/locations/{code}": archive.places["Slot 1"],
         "/records/{reference_code}": archive.records[1],
         "/climate/{code}": archive.places["Room 1"],
+        "/rooms/{code}": archive.places["Room 1"],
         **seeded,
     }
     paths = []
@@ -55,7 +56,8 @@ def _pages(live_server, seeded: dict[str, str]) -> list[str]:
               f"/whereis?code={archive.boxes[0]}", f"/requests/new?box={archive.boxes[1]}",
               # labels (issue 13): a preview, and a refused range with its error
               f"/labels?what=box&box={archive.boxes[0]}&show=1",
-              f"/labels?what=locations&location={archive.places['Shelf 1']}&show=1"]
+              f"/labels?what=locations&location={archive.places['Shelf 1']}&show=1",
+              f"/rooms/{archive.places['Room 1']}/plan?unit={archive.places['Unit 01']}"]
     return sorted(set(paths))
 
 
