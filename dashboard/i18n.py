@@ -1,9 +1,24 @@
-"""The dashboard's words in English and Simplified Chinese, and which language a request wants."""
+"""The dashboard's words in English and Simplified Chinese, and which language a request wants.
+
+The words live in gettext catalogs, dashboard/locale/<lang>/LC_MESSAGES/dashboard.po, managed
+with Babel (`make catalogs`); the msgids are keys such as "nav.overview". This module reads
+them at import and is the one home for how the dashboard says things in a language: words,
+plurals, dates and numbers (Babel's CLDR data), and location names.
+"""
 
 from __future__ import annotations
 
+import gettext
 import logging
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale, dates, numbers
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po, write_po
 
 log = logging.getLogger(__name__)
 
@@ -12,1065 +27,80 @@ DEFAULT_LANGUAGE = "en"
 # What goes in <html lang>: browsers pick CJK glyph shapes from it.
 HTML_LANG = {"en": "en", "zh": "zh-Hans"}
 LANGUAGE_NAMES = {"en": "English", "zh": "简体中文"}
+# The CLDR locale whose dates, numbers and plural rules each language uses.
+LOCALES = {"en": Locale.parse("en"), "zh": Locale.parse("zh_Hans_CN")}
+DOMAIN = "dashboard"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
-EN: dict[str, str] = {
-    "app.name": "Archive Twin",
-    "nav.main": "Main",
-    "nav.overview": "Overview",
-    "nav.find": "Find",
-    "nav.shelve": "Shelve",
-    "nav.alarms": "Alarms",
-    "nav.devices": "Devices",
-    "nav.loans": "Loans",
-    "loans.title": "Loans",
-    "loans.show": "Show loans",
-    "loans.open": "Out now",
-    "loans.overdue": "Overdue",
-    "loans.returned": "Returned",
-    "loans.all": "All",
-    "loans.box": "Box",
-    "loans.borrower": "Borrower",
-    "loans.lent": "Lent",
-    "loans.due": "Due back",
-    "loans.back": "Returned",
-    "loans.none": "No loans here.",
-    "box.lend": "Lend",
-    "box.lend_to": "Borrower (username)",
-    "box.lend_due": "Due back",
-    "box.lend_purpose": "Purpose",
-    "box.lent": "Lent to {borrower}, due back {due}",
-    "box.loan_bad_input": "Give the borrower's username and a due day (YYYY-MM-DD).",
-    "box.return": "Take back from loan",
-    "box.returned": "Taken back; shelve it with Shelve (scan a location, then the box).",
-    "nav.signout": "Sign out",
-    "nav.language": "Language",
-    "nav.skip": "Skip to content",
-    "nav.signed_in_as": "{name} · {role}",
-    "signin.title": "Sign in",
-    "signin.intro": "Sign in to see where every box is.",
-    "signin.username": "Username",
-    "signin.password": "Password",
-    "signin.submit": "Sign in",
-    "signin.failed": "Wrong username or password.",
-    "role.admin": "Administrator",
-    "role.archivist": "Archivist",
-    "role.staff": "Warehouse staff",
-    "role.facilities": "Facilities",
-    "role.borrower": "Borrower",
-    "status.on_shelf": "On shelf",
-    "status.in_transit": "In transit",
-    "status.on_loan": "On loan",
-    "status.missing": "Missing",
-    "status.disposed": "Disposed",
-    "kind.room": "Room",
-    "kind.unit": "Shelving unit",
-    "kind.side": "Side",
-    "kind.section": "Section",
-    "kind.shelf": "Shelf",
-    "kind.slot": "Slot",
-    "class.public": "Public",
-    "class.internal": "Internal",
-    "class.confidential": "Confidential",
-    "class.secret": "Secret",
-    "retention.permanent": "Permanent",
-    "retention.30y": "30 years",
-    "retention.10y": "10 years",
-    "retention.custom": "{years} years",
-    "reason.scan": "Scan",
-    "reason.rfid": "RFID",
-    "reason.manual": "Manual",
-    "reason.loan": "Loan",
-    "reason.stocktake": "Stocktake",
-    "reason.import": "Import",
-    "state.online": "Online",
-    "state.offline": "Offline",
-    "state.unknown": "Unknown",
-    "severity.info": "Info",
-    "severity.warning": "Warning",
-    "severity.critical": "Critical",
-    "alarm.unauthorized_removal": "Removed without a loan",
-    "alarm.missing": "Box missing",
-    "alarm.climate": "Climate out of range",
-    "alarm.device_offline": "Device offline",
-    "alarm.sensor_offline": "Sensor offline",
-    "alarm.offline": "Device offline",
-    "alarm.fixity": "Copy failed its fixity check",
-    "alarm.overdue": "Loan overdue",
-    "device.reader": "RFID reader",
-    "device.scanner": "Barcode scanner",
-    "device.sensor": "Climate sensor",
-    "device.light": "Shelf light",
-    "devrole.shelf": "Shelf",
-    "devrole.gate": "Door gate",
-    "devrole.handheld": "Handheld",
-    "overview.title": "Overview",
-    "overview.boxes": "Boxes",
-    "overview.records": "Records",
-    "overview.active_alarms": "Active alarms",
-    "overview.devices": "Devices",
-    "overview.total": "Total",
-    "overview.recent_moves": "Recent movements",
-    "overview.no_moves": "No box has moved yet.",
-    "overview.room_map": "Room map",
-    "overview.map_label": "Map of {room}: shelving units coloured by how full they are",
-    "overview.no_rooms": "No rooms yet.",
-    "overview.no_units": "No shelving units in this room yet.",
-    "overview.unit_fill": "{name}: {boxes} of {capacity} boxes ({pct}% full)",
-    "overview.unit_count": "{name}: {boxes} boxes",
-    "overview.legend": "Empty → full",
-    "overview.climate": "Climate",
-    "overview.climate_waiting": "Waiting for sensor readings…",
-    "overview.see_all": "See all",
-    "overview.no_alarms": "No active alarms.",
-    "moves.box": "Box",
-    "moves.from": "From",
-    "moves.to": "To",
-    "moves.at": "When",
-    "moves.by": "By",
-    "moves.reason": "Why",
-    "find.title": "Find",
-    "find.label": "Scan or type a code, or words to search records",
-    "find.placeholder": "B00000123, L00001042, QR link, EPC, reference code or words",
-    "find.submit": "Find",
-    "find.hint": "A box or location code, its QR link or RFID EPC, or a record's reference code "
-                 "opens it directly; anything else searches record titles and descriptions.",
-    "find.results": "{total} records found",
-    "find.results_one": "1 record found",
-    "find.results_at_least": "More than {total} records found; add words or filters to narrow them",
-    "find.none": "No records match “{q}”.",
-    "find.unknown_code": "{code} looks like a code, but nothing is registered under it.",
-    "find.not_a_code": "Not a usable code: {message}",
-    "field.reference_code": "Reference code",
-    "field.title": "Title",
-    "field.year": "Year",
-    "field.fonds": "Fonds",
-    "field.series": "Series",
-    "field.retention": "Retention",
-    "field.classification": "Classification",
-    "field.box": "Box",
-    "field.location": "Location",
-    "field.description": "Description",
-    "field.status": "Status",
-    "field.home": "Home location",
-    "field.last_seen": "Last seen",
-    "field.size": "Size",
-    "field.epc": "RFID EPC",
-    "field.qr": "QR link",
-    "field.code": "Code",
-    "field.kind": "Kind",
-    "field.capacity": "Capacity",
-    "field.boxes": "Boxes",
-    "field.records": "Records",
-    "field.name": "Name",
-    "field.path": "Path",
-    "box.title": "Box {code}",
-    "box.nowhere": "Not on a shelf",
-    "box.away": "Not at its home location",
-    "box.records": "Records in this box",
-    "box.light": "Light its shelf",
-    "box.on_loan": "On loan to {borrower}, due back {due}",
-    "box.overdue": "overdue",
-    "box.light_sent": "The light at {path} is on for {seconds} s",
-    "box.light_unreachable": "The shelf lights cannot be reached now (no broker link); try again shortly",
-    "box.no_records": "No records in this box (that you may see).",
-    "box.history": "Movement history",
-    "box.no_history": "This box has not moved yet.",
-    "location.title": "{kind} {name}",
-    "location.children": "Inside",
-    "location.boxes": "Boxes here",
-    "location.no_boxes": "No boxes here.",
-    "location.occupancy": "{boxes} of {capacity}",
-    "record.title": "Record {code}",
-    "record.no_box": "Not in a box",
-    "shelve.title": "Shelve",
-    "shelve.intro": "Scan a location label, then each box that goes there. Every box scanned "
-                    "is moved at once; scan another location to switch.",
-    "shelve.scan": "Scan",
-    "shelve.placeholder": "Location, then boxes",
-    "shelve.target": "Target location",
-    "shelve.no_target": "None yet: scan a location label first.",
-    "shelve.results": "Scans",
-    "shelve.empty": "Nothing scanned yet.",
-    "shelve.tally": "{moved} moved · {refused} refused",
-    # One per word of the scan pipeline's vocabulary (server.services.scan): scan.ACTION and
-    # scan.refused.REASON.
-    "scan.moved": "Moved to {path}",
-    "scan.already_there": "Already at {path}",
-    "scan.target": "Target: {path}",
-    "scan.refused.full": "Slot full",
-    "scan.refused.unknown": "Unknown code",
-    "scan.refused.invalid": "Not a code",
-    "scan.refused.no_target": "Scan a location first",
-    "scan.refused.record": "A record, not a box",
-    "scan.refused.disposed": "Box disposed of",
-    "scan.refused.other": "Refused",
-    "alarms.title": "Alarms",
-    "alarms.active": "Active",
-    "alarms.cleared": "Cleared",
-    "alarms.all": "All",
-    "alarms.clear": "Clear",
-    "alarms.clear_label": "Clear alarm {id}: {subject}",
-    "alarms.kind": "Alarm",
-    "alarms.severity": "Severity",
-    "alarms.subject": "Subject",
-    "alarms.message": "Details",
-    "alarms.raised": "Raised",
-    "alarms.cleared_at": "Cleared",
-    "alarms.cleared_by": "by {name}",
-    "alarms.none": "No alarms here.",
-    "alarms.show": "Show",
-    "devices.title": "Devices",
-    "devices.id": "Device",
-    "devices.type": "Type",
-    "devices.role": "Role",
-    "devices.room": "Room",
-    "devices.state": "State",
-    "devices.last_seen": "Last report",
-    "devices.rejects": "Rejects",
-    "devices.none": "No devices registered.",
-    "devices.rejects_title": "Rejected messages",
-    "devices.rejects_intro": "What devices sent that could not be used, newest first.",
-    "devices.topic": "Topic or port",
-    "devices.reason": "Reason",
-    "devices.first_bytes": "First bytes",
-    "devices.at": "When",
-    "devices.no_rejects": "Nothing rejected.",
-    "live.connected": "Live",
-    "live.reconnecting": "Reconnecting…",
-    "page.not_found": "Not found",
-    "page.refused": "Not allowed",
-    "page.refused_text": "Your role ({role}) may not open this page.",
-    "page.back": "Back to the overview",
-    "page.next": "Next",
-    "page.previous": "Previous",
-    "page.of": "{first}–{last} of {total}",
-    "none": "—",
-    # --- stocktake ---
-    "nav.stocktakes": "Stocktakes",
-    "shelve.modes": "Mode",
-    "shelve.page_moves": "Shelve and lend",
-    "shelve.mode.shelve": "Shelve",
-    "shelve.mode.stocktake": "Stocktake",
-    "shelve.title_stocktake": "Stocktake: count",
-    "shelve.intro_stocktake": "Scan a location label, then each box you see there. Boxes are "
-                              "counted where you saw them; nothing moves until the stocktake "
-                              "is applied.",
-    "shelve.seen_at": "Counting at",
-    "shelve.no_target_stocktake": "Anywhere in the scope: scan a location label to say where.",
-    "shelve.stocktake": "Stocktake",
-    "shelve.no_stocktake": "No stocktake is open.",
-    "shelve.see_result": "See the result so far",
-    "shelve.tally_stocktake": "{counted} counted · {duplicate} duplicates · {refused} refused",
-    "scan.counting_at": "Counting at {path}",
-    "scan.duplicate": "Counted already: a duplicate scan",
-    "scan.counted.found": "In place: {path}",
-    "scan.counted.misplaced": "Counted at {path}; the twin has it at {expected}",
-    "scan.counted.unexpected": "Not expected here ({path}); the twin has it at {expected}",
-    "scan.counted.on_loan": "Counted at {path}; the twin has it on loan",
-    "scan.counted.unexpected_nowhere": "Not expected here ({path}); the twin has it on no shelf",
-    "stocktake.list_title": "Stocktakes",
-    "stocktake.intro": "Count a room, a unit or a shelf: scan its location labels and boxes "
-                       "with the handheld page or a handheld device. Nothing moves until you "
-                       "apply the result.",
-    "stocktake.scope": "Location to count (code)",
-    "stocktake.device": "Handheld device (optional)",
-    "stocktake.no_device": "None: scan on the dashboard",
-    "stocktake.start": "Start a stocktake",
-    "stocktake.start_here": "Start a stocktake here",
-    "stocktake.all": "All stocktakes",
-    "stocktake.none_yet": "No stocktake yet.",
-    "stocktake.title": "Stocktake #{id}",
-    "stocktake.counted": "Counted",
-    "stocktake.seen_of": "{seen} seen · {expected} expected",
-    "stocktake.started": "Started",
-    "stocktake.closed": "Closed",
-    "stocktake.applied_counts": "Applied",
-    "stocktake.applied_said": "{moved} moved · {missing} marked missing",
-    "stocktake.state.open": "Open",
-    "stocktake.state.applied": "Applied",
-    "stocktake.state.cancelled": "Cancelled",
-    "stocktake.count_here": "Count with the handheld page",
-    "stocktake.refresh": "Refresh the count",
-    "stocktake.csv": "Export CSV",
-    "stocktake.pdf": "Export PDF",
-    "stocktake.apply": "Apply the result",
-    "stocktake.cancel": "Cancel the stocktake",
-    "stocktake.apply_hint": "Applying moves the misplaced and unexpected boxes to where they "
-                            "were seen and marks the missing ones missing. Lent boxes are "
-                            "left for their return.",
-    "stocktake.type_codes": "Type or paste codes",
-    "stocktake.codes_hint": "Codes in the order scanned, one per line: a location, then its boxes.",
-    "stocktake.count": "Count",
-    "stocktake.no_codes": "No codes given.",
-    "stocktake.expected_at": "The twin has it at",
-    "stocktake.seen_at": "Seen at",
-    "stocktake.nowhere": "nowhere",
-    "stocktake.somewhere": "the scope",
-    "stocktake.group.found": "Found in place",
-    "stocktake.group.misplaced": "Misplaced",
-    "stocktake.group.missing": "Missing",
-    "stocktake.group.unexpected": "Unexpected",
-    "stocktake.group.on_loan": "On loan",
-    "stocktake.group.duplicates": "Scanned twice",
-    "stocktake.done.counted": "Counted: {seen} new, {duplicates} duplicates.",
-    "stocktake.done.applied": "Applied: the twin now says what was counted.",
-    "stocktake.done.cancelled": "Cancelled: nothing changed.",
-    # --- climate: profiles, alarms, metrics ---
-    "nav.climate": "Climate",
-    "climate.title": "Climate of each room",
-    "climate.room_title": "Climate: {room}",
-    "climate.not_a_room": "{code} is not a room",
-    "climate.sensor_count": "{n} sensor(s)",
-    "climate.now": "Now",
-    "climate.median_of": "median of {n} sensor(s)",
-    "climate.sensor": "Sensor",
-    "climate.at": "At",
-    "climate.no_data": "No readings yet.",
-    "climate.band": "Allowed band",
-    "climate.profile": "Profile",
-    "climate.band_detail": "Daily swing at most {swing_t:g} °C and {swing_rh:g} %RH; alarms after {hold} min out of band.",
-    "climate.change_profile": "Keep this room to",
-    "climate.save": "Save",
-    "climate.history": "History",
-    "climate.period": "Period",
-    "climate.period_day": "Day",
-    "climate.period_week": "Week",
-    "climate.period_month": "Month",
-    "climate.chart_t": "Temperature of the room (median), band shaded",
-    "climate.chart_rh": "Relative humidity of the room (median), band shaded",
-    "climate.metrics": "Preservation metrics",
-    "climate.years": "years",
-    "climate.emc": "Equilibrium moisture content",
-    "climate.dew_point": "Dew point",
-    "climate.mould": "Mould-risk hours",
-    "climate.out_of_band": "Out of band",
-    "climate.report": "Monthly report",
-    "climatestate.ok": "In band",
-    "climatestate.alarm": "Alarm",
-    "climatestate.no_data": "No data",
-    "rating.good": "Good",
-    "rating.ok": "OK",
-    "rating.risk": "Risk",
-    "alarmstate.active": "Active",
-    "alarmstate.acknowledged": "Acknowledged",
-    "alarmstate.cleared": "Cleared",
-    "alarms.acknowledge": "Acknowledge",
-    "alarms.acknowledge_label": "Acknowledge alarm {id}: {subject}",
-    "alarms.acknowledged_by": "Acknowledged by {name}",
-    "alarms.note": "Note",
-    "alarms.ack_note_hint": "What is being done?",
-    "alarms.clear_note_hint": "Note (optional)",
-    "alarms.clear_note_needed": "Why may it be cleared? (needed)",
-    "alarm.temperature_high": "Too warm",
-    "alarm.temperature_low": "Too cold",
-    "alarm.humidity_high": "Too damp",
-    "alarm.humidity_low": "Too dry",
-    "alarm.daily_swing": "Daily swing too large",
-    "alarm.mould_risk": "Mould risk",
-    "alarm.sensor_disagreement": "Sensors disagree",
-    "alarm.leak": "Water leak",
-    "alarm.smoke": "Smoke",
-    "alarm.door": "Door open",
-    "alarm.power": "Power failure",
-    "alarm.gas": "Gas",
-    # --- lending (issue 10) ---
-    "nav.desk": "Lending desk",
-    "nav.requests": "Requests",
-    "nav.my": "My loans",
-    "status.being_retrieved": "Being retrieved",
-    "request.state.submitted": "Submitted",
-    "request.state.approved": "Approved",
-    "request.state.checked_out": "Checked out",
-    "request.state.returned": "Returned",
-    "request.state.refused": "Refused",
-    "request.state.cancelled": "Cancelled",
-    "lending.new": "New request",
-    "lending.new_intro": "Ask for records (each brings its box) or whole boxes. Reading in the "
-                         "reading room is the default; taking a box away needs approval too.",
-    "lending.records": "Records (reference codes, separated by spaces)",
-    "lending.boxes": "Boxes (box codes)",
-    "lending.purpose": "Purpose",
-    "lending.wanted_on": "Wanted on",
-    "lending.mode": "How",
-    "lending.mode.reading_room": "Read in the reading room",
-    "lending.mode.take_away": "Take away",
-    "lending.send": "Send the request",
-    "lending.error.records": "Give reference codes separated by spaces, or box codes below.",
-    "lending.error.boxes": "Give box codes like B00000123, separated by spaces.",
-    "lending.error.purpose": "Say what the records are needed for.",
-    "lending.error.wanted_on": "Give the day as YYYY-MM-DD, today or later.",
-    "lending.error.mode": "Choose the reading room or take away.",
-    "lending.error.due_on": "Give the due day as YYYY-MM-DD, today or later.",
-    "lending.error.reason": "Say why the request is refused; the borrower reads it.",
-    "lending.requests": "Requests",
-    "lending.requests_desk": "Requests to decide",
-    "lending.my_requests": "My requests",
-    "lending.state": "State",
-    "lending.asked": "Asked",
-    "lending.no_requests": "No requests here.",
-    "lending.request_title": "Request #{id}",
-    "lending.reason": "Reason",
-    "lending.decided_by": "Decided by",
-    "lending.whole_box": "the whole box",
-    "lending.due_back": "due back {due}",
-    "lending.check_out": "Check out",
-    "lending.decide": "Decide",
-    "lending.due_on_optional": "Due back (empty: by the lending rules)",
-    "lending.approve": "Approve",
-    "lending.refuse": "Refuse",
-    "lending.cancel": "Cancel the request",
-    "lending.mine": "My loans and holds",
-    "lending.my_loans": "My loans",
-    "lending.reminded": "Reminder",
-    "lending.reminder_stage": "reminder {stage}",
-    "lending.renew": "Renew",
-    "lending.no_loans": "Nothing on loan.",
-    "lending.my_holds": "Boxes I queue for",
-    "lending.hold_ready": "Back: you are next",
-    "lending.queue_position": "place {position} in the queue",
-    "lending.leave_queue": "Leave the queue",
-    "lending.no_holds": "No holds.",
-    "lending.holds": "Holds",
-    "lending.whereis": "Where is it?",
-    "lending.whereis_code": "Box code or reference code",
-    "lending.look": "Look",
-    "lending.your_place": "Your place in the queue",
-    "lending.last_moved": "Last moved",
-    "lending.desk": "Lending desk",
-    "lending.picklist": "Pick list",
-    "lending.print": "Print (PDF)",
-    "lending.light_all": "Light the shelves",
-    "lending.pick": "Picked",
-    "lending.nothing_to_pick": "Nothing to pick.",
-    "lending.due_loans": "Due and overdue loans",
-    "lending.due_today": "due today",
-    "lending.request_this": "Request",
-    "lending.hold": "Queue for it",
-    "shelve.mode": "Mode",
-    "shelve.mode.pick": "Pick",
-    "shelve.mode.checkout": "Check out",
-    "shelve.mode.return": "Return",
-    "scan.returned_and_shelved": "Was on loan: returned, and shelved in {path}",
-    "scan.picked": "Picked: {box} is being retrieved",
-    "scan.checked_out": "Checked out: {box}",
-    "scan.returned": "Returned: take {box} to {path}",
-    "scan.refused.no_request": "No approved request for this box",
-    "scan.refused.not_on_loan": "Not on loan",
-    "scan.refused.not_a_box": "Scan a box, not a location",
-    "box.loan_unknown_borrower": "Nobody signs in as {name}: lend to a registered person "
-                                 "(an administrator adds people under Users).",
-    # --- records as Chinese archives keep them (issue 12) ---
-    "class.top_secret": "Top secret",
-    "access.open": "Open",
-    "access.controlled": "Controlled",
-    "access.delayed": "Opening delayed",
-    "access.unreviewed": "Not reviewed",
-    "field.access": "Access",
-    "field.date": "Date",
-    "field.creator": "Creator",
-    "field.document_number": "Document no.",
-    "field.pages": "Pages",
-    "field.note": "Note",
-    # --- security ---
-    "signin.braked": "Too many failed sign-ins; try again in {seconds} s.",
-    # --- statistics ---
-    "nav.statistics": "Statistics",
-    "stats.title": "Statistics",
-    "stats.year": "Year",
-    "stats.show": "Show",
-    "stats.intro": "Counts of records cover what your clearance ({clearance}) may see. Loans are for the year chosen; holdings and occupancy are as they stand now.",
-    "stats.annual_report": "Annual report {year} (PDF)",
-    "stats.contents": "Figures on this page",
-    "stats.export": "Export",
-    "stats.empty": "Nothing to count yet.",
-    "stats.total": "Total",
-    "stats.not_given": "Not given",
-    "stats.retention_custom": "Other term",
-    "stats.unboxed": "In no box",
-    "stats.unknown_person": "Not a registered person",
-    "stats.col.key": "Code",
-    "stats.col.count.holdings": "Records",
-    "stats.col.count.loans": "Loans",
-    "stats.col.count.occupancy": "Boxes",
-    "stats.col.open": "Still out",
-    "stats.col.name": "Room",
-    "stats.col.capacity": "Capacity",
-    "stats.col.free": "Free",
-    "stats.col.percent": "Full",
-    "stats.by.holdings.fonds": "Fonds",
-    "stats.by.holdings.category": "Category",
-    "stats.by.holdings.year": "Year",
-    "stats.by.holdings.classification": "Classification",
-    "stats.by.holdings.retention": "Retention",
-    "stats.by.holdings.status": "Box status",
-    "stats.by.loans.month": "Month",
-    "stats.by.loans.group": "Borrower group",
-    "stats.by.occupancy.room": "Room",
-    "stats.title.holdings.fonds": "Holdings by fonds",
-    "stats.title.holdings.category": "Holdings by category",
-    "stats.title.holdings.year": "Holdings by year",
-    "stats.title.holdings.classification": "Holdings by classification",
-    "stats.title.holdings.retention": "Holdings by retention period",
-    "stats.title.holdings.status": "Holdings by box status",
-    "stats.title.loans.month": "Loans per month",
-    "stats.title.loans.group": "Loans per borrower group",
-    "stats.title.occupancy.room": "Occupancy and free capacity per room",
-    "stats.of_capacity": "{boxes} of {capacity}",
-    "stats.chart_desc": "Bar chart of {rows} rows, {total} in all; the same figures are in the table beside it.",
-    "report.title": "Annual report {year}",
-    "report.made": "Made {when} by {who}. Counts of records cover what the clearance {clearance} may see.",
-    "report.section.0": "Holdings by category (the whole archive)",
-    "report.section.1": "Holdings by retention period",
-    "report.section.2": "Holdings by classification",
-    "report.section.3": "Records of {year} by category",
-    "report.section.4": "Loans per month in {year}",
-    "report.section.5": "Loans per borrower group in {year}",
-    "report.section.6": "Occupancy and free capacity per room (now)",
-    "report.footer": "Made by archive-twin from its database; the same figures can be exported as CSV or XLSX from the statistics page.",
-    "report.page": "Page {n}",
-    "stats.category.WS": "Administrative",
-    "stats.category.KJ": "Science and technology",
-    "stats.category.RS": "Personnel",
-    "stats.category.KU": "Accounting",
-    "stats.category.ZY": "Specialised",
-    "stats.category.ZP": "Photographs",
-    "stats.category.LY": "Audio",
-    "stats.category.LX": "Video",
-    "stats.category.SJ": "Business data",
-    "stats.category.YJ": "Email",
-    "stats.category.WY": "Web pages",
-    "stats.category.MT": "Social media",
-    "stats.category.SW": "Objects",
-    # --- lending: download access ---
-    "lending.mode.download": "Download the electronic copies (time-limited)",
-}
 
-ZH: dict[str, str] = {
-    "app.name": "智慧档案库房",
-    "nav.main": "主导航",
-    "nav.overview": "总览",
-    "nav.find": "查找",
-    "nav.shelve": "上架",
-    "nav.alarms": "告警",
-    "nav.devices": "设备",
-    "nav.loans": "借阅",
-    "loans.title": "借阅",
-    "loans.show": "显示借阅",
-    "loans.open": "借出中",
-    "loans.overdue": "已逾期",
-    "loans.returned": "已归还",
-    "loans.all": "全部",
-    "loans.box": "档案盒",
-    "loans.borrower": "借阅人",
-    "loans.lent": "借出时间",
-    "loans.due": "应还日期",
-    "loans.back": "归还时间",
-    "loans.none": "没有借阅记录。",
-    "box.lend": "借出",
-    "box.lend_to": "借阅人（用户名）",
-    "box.lend_due": "应还日期",
-    "box.lend_purpose": "利用目的",
-    "box.lent": "已借给 {borrower}，应于 {due} 归还",
-    "box.loan_bad_input": "请填写借阅人用户名和应还日期（YYYY-MM-DD）。",
-    "box.return": "归还入库",
-    "box.returned": "已归还；请在“上架”中扫描位置和档案盒完成上架。",
-    "nav.signout": "退出登录",
-    "nav.language": "语言",
-    "nav.skip": "跳到正文",
-    "nav.signed_in_as": "{name} · {role}",
-    "signin.title": "登录",
-    "signin.intro": "登录后可查看每个档案盒的位置。",
-    "signin.username": "用户名",
-    "signin.password": "密码",
-    "signin.submit": "登录",
-    "signin.failed": "用户名或密码错误。",
-    "role.admin": "系统管理员",
-    "role.archivist": "档案管理员",
-    "role.staff": "库房管理员",
-    "role.facilities": "设施维护",
-    "role.borrower": "借阅人",
-    "status.on_shelf": "在架",
-    "status.in_transit": "在途",
-    "status.on_loan": "借出",
-    "status.missing": "缺失",
-    "status.disposed": "已销毁",
-    "kind.room": "库房",
-    "kind.unit": "密集架",
-    "kind.side": "面",
-    "kind.section": "节",
-    "kind.shelf": "层",
-    "kind.slot": "格位",
-    "class.public": "公开",
-    "class.internal": "内部",
-    "class.confidential": "秘密",
-    "class.secret": "机密",
-    "retention.permanent": "永久",
-    "retention.30y": "30年",
-    "retention.10y": "10年",
-    "retention.custom": "{years}年",
-    "reason.scan": "扫码",
-    "reason.rfid": "RFID识读",
-    "reason.manual": "手动",
-    "reason.loan": "借阅",
-    "reason.stocktake": "盘点",
-    "reason.import": "导入",
-    "state.online": "在线",
-    "state.offline": "离线",
-    "state.unknown": "未知",
-    "severity.info": "提示",
-    "severity.warning": "警告",
-    "severity.critical": "严重",
-    "alarm.unauthorized_removal": "未经借阅带出",
-    "alarm.missing": "档案盒缺失",
-    "alarm.climate": "温湿度超限",
-    "alarm.device_offline": "设备离线",
-    "alarm.sensor_offline": "传感器离线",
-    "alarm.offline": "设备离线",
-    "alarm.fixity": "电子文件校验失败",
-    "alarm.overdue": "借阅逾期",
-    "device.reader": "RFID读写器",
-    "device.scanner": "扫码枪",
-    "device.sensor": "温湿度传感器",
-    "device.light": "层位指示灯",
-    "devrole.shelf": "层架",
-    "devrole.gate": "门禁通道",
-    "devrole.handheld": "手持机",
-    "overview.title": "总览",
-    "overview.boxes": "档案盒",
-    "overview.records": "档案",
-    "overview.active_alarms": "活动告警",
-    "overview.devices": "设备",
-    "overview.total": "合计",
-    "overview.recent_moves": "最近移动",
-    "overview.no_moves": "还没有档案盒移动过。",
-    "overview.room_map": "库房平面图",
-    "overview.map_label": "{room}平面图：密集架按占用程度着色",
-    "overview.no_rooms": "尚无库房。",
-    "overview.no_units": "该库房尚无密集架。",
-    "overview.unit_fill": "{name}：{boxes}/{capacity} 盒（已用 {pct}%）",
-    "overview.unit_count": "{name}：{boxes} 盒",
-    "overview.legend": "空 → 满",
-    "overview.climate": "温湿度",
-    "overview.climate_waiting": "等待传感器读数…",
-    "overview.see_all": "查看全部",
-    "overview.no_alarms": "没有活动告警。",
-    "moves.box": "档案盒",
-    "moves.from": "原位置",
-    "moves.to": "新位置",
-    "moves.at": "时间",
-    "moves.by": "操作者",
-    "moves.reason": "原因",
-    "find.title": "查找",
-    "find.label": "扫描或输入编码，或输入关键词检索档案",
-    "find.placeholder": "盒号、位置号、二维码链接、EPC、档号或关键词",
-    "find.submit": "查找",
-    "find.hint": "档案盒或位置编码、其二维码链接或RFID EPC、档案的档号可直接打开；"
-                 "其他内容按档案题名和描述检索。",
-    "find.results": "找到 {total} 条档案",
-    "find.results_one": "找到 1 条档案",
-    "find.results_at_least": "找到超过 {total} 条档案，请增加检索词或筛选条件",
-    "find.none": "没有与“{q}”匹配的档案。",
-    "find.unknown_code": "{code} 像是编码，但没有登记对应的对象。",
-    "find.not_a_code": "不是可用的编码：{message}",
-    "field.reference_code": "档号",
-    "field.title": "题名",
-    "field.year": "年度",
-    "field.fonds": "全宗",
-    "field.series": "类别",
-    "field.retention": "保管期限",
-    "field.classification": "密级",
-    "field.box": "档案盒",
-    "field.location": "位置",
-    "field.description": "描述",
-    "field.status": "状态",
-    "field.home": "应在位置",
-    "field.last_seen": "最近识读",
-    "field.size": "规格",
-    "field.epc": "RFID EPC",
-    "field.qr": "二维码链接",
-    "field.code": "编码",
-    "field.kind": "类型",
-    "field.capacity": "容量",
-    "field.boxes": "档案盒",
-    "field.records": "档案",
-    "field.name": "名称",
-    "field.path": "路径",
-    "box.title": "档案盒 {code}",
-    "box.nowhere": "未上架",
-    "box.away": "不在应在位置",
-    "box.records": "盒内档案",
-    "box.light": "点亮所在架位指示灯",
-    "box.on_loan": "已借给 {borrower}，应于 {due} 归还",
-    "box.overdue": "已逾期",
-    "box.light_sent": "已点亮 {path} 的指示灯（{seconds} 秒）",
-    "box.light_unreachable": "设备未连接，无法点亮指示灯；请稍后再试",
-    "box.no_records": "盒内没有（您有权查看的）档案。",
-    "box.history": "移动记录",
-    "box.no_history": "该档案盒尚未移动过。",
-    "location.title": "{kind} {name}",
-    "location.children": "下级位置",
-    "location.boxes": "此处的档案盒",
-    "location.no_boxes": "此处没有档案盒。",
-    "location.occupancy": "{boxes}/{capacity}",
-    "record.title": "档案 {code}",
-    "record.no_box": "未装盒",
-    "shelve.title": "上架",
-    "shelve.intro": "先扫描位置标签，再逐个扫描放到该位置的档案盒，每扫一盒即上架；"
-                    "扫描另一个位置即切换目标。",
-    "shelve.scan": "扫描",
-    "shelve.placeholder": "先扫位置，再扫档案盒",
-    "shelve.target": "目标位置",
-    "shelve.no_target": "尚未选定：请先扫描位置标签。",
-    "shelve.results": "扫描记录",
-    "shelve.empty": "尚未扫描。",
-    "shelve.tally": "已上架 {moved} · 被拒 {refused}",
-    "scan.moved": "已上架至 {path}",
-    "scan.already_there": "已在 {path}",
-    "scan.target": "目标位置：{path}",
-    "scan.refused.full": "格位已满",
-    "scan.refused.unknown": "未知编码",
-    "scan.refused.invalid": "不是有效编码",
-    "scan.refused.no_target": "请先扫描位置",
-    "scan.refused.record": "这是档案，不是档案盒",
-    "scan.refused.disposed": "档案盒已销毁",
-    "scan.refused.other": "被拒绝",
-    "alarms.title": "告警",
-    "alarms.active": "活动",
-    "alarms.cleared": "已清除",
-    "alarms.all": "全部",
-    "alarms.clear": "清除",
-    "alarms.clear_label": "清除告警 {id}：{subject}",
-    "alarms.kind": "告警",
-    "alarms.severity": "级别",
-    "alarms.subject": "对象",
-    "alarms.message": "详情",
-    "alarms.raised": "发生时间",
-    "alarms.cleared_at": "清除时间",
-    "alarms.cleared_by": "清除人 {name}",
-    "alarms.none": "这里没有告警。",
-    "alarms.show": "显示",
-    "devices.title": "设备",
-    "devices.id": "设备",
-    "devices.type": "类型",
-    "devices.role": "用途",
-    "devices.room": "库房",
-    "devices.state": "状态",
-    "devices.last_seen": "最近上报",
-    "devices.rejects": "拒收",
-    "devices.none": "尚未登记设备。",
-    "devices.rejects_title": "拒收的消息",
-    "devices.rejects_intro": "设备发来但无法使用的内容，最新的在前。",
-    "devices.topic": "主题或端口",
-    "devices.reason": "原因",
-    "devices.first_bytes": "开头字节",
-    "devices.at": "时间",
-    "devices.no_rejects": "没有拒收的消息。",
-    "live.connected": "实时",
-    "live.reconnecting": "正在重连…",
-    "page.not_found": "未找到",
-    "page.refused": "无权访问",
-    "page.refused_text": "您的角色（{role}）无权打开此页面。",
-    "page.back": "返回总览",
-    "page.next": "下一页",
-    "page.previous": "上一页",
-    "page.of": "第 {first}–{last} 条，共 {total} 条",
-    "none": "—",
-    # --- stocktake ---
-    "nav.stocktakes": "盘点",
-    "shelve.modes": "模式",
-    "shelve.page_moves": "上架与借还",
-    "shelve.mode.shelve": "上架",
-    "shelve.mode.stocktake": "盘点",
-    "shelve.title_stocktake": "盘点：清点",
-    "shelve.intro_stocktake": "先扫描位置标签，再逐个扫描在该处看到的档案盒。档案盒按看到的位置计数；"
-                              "盘点结果应用之前，不会移动任何档案盒。",
-    "shelve.seen_at": "清点位置",
-    "shelve.no_target_stocktake": "盘点范围内任意位置：扫描位置标签以说明在何处。",
-    "shelve.stocktake": "盘点任务",
-    "shelve.no_stocktake": "没有进行中的盘点。",
-    "shelve.see_result": "查看目前的结果",
-    "shelve.tally_stocktake": "已清点 {counted} · 重复 {duplicate} · 被拒 {refused}",
-    "scan.counting_at": "正在清点：{path}",
-    "scan.duplicate": "已清点过：重复扫描",
-    "scan.counted.found": "在位：{path}",
-    "scan.counted.misplaced": "在 {path} 清点到；系统记录在 {expected}",
-    "scan.counted.unexpected": "不应在此（{path}）；系统记录在 {expected}",
-    "scan.counted.on_loan": "在 {path} 清点到；系统记录为借出",
-    "scan.counted.unexpected_nowhere": "不应在此（{path}）；系统中无其位置",
-    "stocktake.list_title": "盘点",
-    "stocktake.intro": "盘点一个库房、一列密集架或一层架：用手持页面或手持设备扫描位置标签和档案盒。"
-                       "应用结果之前，不会移动任何档案盒。",
-    "stocktake.scope": "盘点位置（编码）",
-    "stocktake.device": "手持设备（可选）",
-    "stocktake.no_device": "无：在本系统页面扫描",
-    "stocktake.start": "开始盘点",
-    "stocktake.start_here": "在此开始盘点",
-    "stocktake.all": "全部盘点",
-    "stocktake.none_yet": "尚无盘点。",
-    "stocktake.title": "盘点 #{id}",
-    "stocktake.counted": "清点",
-    "stocktake.seen_of": "实见 {seen} · 应有 {expected}",
-    "stocktake.started": "开始",
-    "stocktake.closed": "结束",
-    "stocktake.applied_counts": "已应用",
-    "stocktake.applied_said": "移位 {moved} · 标记缺失 {missing}",
-    "stocktake.state.open": "进行中",
-    "stocktake.state.applied": "已应用",
-    "stocktake.state.cancelled": "已取消",
-    "stocktake.count_here": "用手持页面清点",
-    "stocktake.refresh": "刷新计数",
-    "stocktake.csv": "导出 CSV",
-    "stocktake.pdf": "导出 PDF",
-    "stocktake.apply": "应用盘点结果",
-    "stocktake.cancel": "取消盘点",
-    "stocktake.apply_hint": "应用后，错位和多出的档案盒移到看到它们的位置，缺失的档案盒标记为缺失。"
-                            "借出的档案盒等待归还。",
-    "stocktake.type_codes": "输入或粘贴编码",
-    "stocktake.codes_hint": "按扫描顺序，每行一个编码：先位置，再该处的档案盒。",
-    "stocktake.count": "清点",
-    "stocktake.no_codes": "没有给出编码。",
-    "stocktake.expected_at": "系统记录位置",
-    "stocktake.seen_at": "看到的位置",
-    "stocktake.nowhere": "无",
-    "stocktake.somewhere": "盘点范围",
-    "stocktake.group.found": "在位",
-    "stocktake.group.misplaced": "错位",
-    "stocktake.group.missing": "缺失",
-    "stocktake.group.unexpected": "多出",
-    "stocktake.group.on_loan": "借出",
-    "stocktake.group.duplicates": "重复扫描",
-    "stocktake.done.counted": "已清点：新增 {seen}，重复 {duplicates}。",
-    "stocktake.done.applied": "已应用：系统记录已与清点结果一致。",
-    "stocktake.done.cancelled": "已取消：未作任何更改。",
-    # --- climate: profiles, alarms, metrics ---
-    "nav.climate": "温湿度",
-    "climate.title": "各库房温湿度",
-    "climate.room_title": "温湿度：{room}",
-    "climate.not_a_room": "{code} 不是库房",
-    "climate.sensor_count": "{n} 个传感器",
-    "climate.now": "当前",
-    "climate.median_of": "{n} 个传感器的中位数",
-    "climate.sensor": "传感器",
-    "climate.at": "时间",
-    "climate.no_data": "尚无读数。",
-    "climate.band": "允许范围",
-    "climate.profile": "标准",
-    "climate.band_detail": "日波动不超过 {swing_t:g} °C、{swing_rh:g} %RH；超出范围 {hold} 分钟后告警。",
-    "climate.change_profile": "本库房采用",
-    "climate.save": "保存",
-    "climate.history": "历史",
-    "climate.period": "时段",
-    "climate.period_day": "日",
-    "climate.period_week": "周",
-    "climate.period_month": "月",
-    "climate.chart_t": "库房温度（中位数），阴影为允许范围",
-    "climate.chart_rh": "库房相对湿度（中位数），阴影为允许范围",
-    "climate.metrics": "保护指标",
-    "climate.years": "年",
-    "climate.emc": "平衡含水率",
-    "climate.dew_point": "露点",
-    "climate.mould": "霉变风险小时",
-    "climate.out_of_band": "超出范围",
-    "climate.report": "月度报告",
-    "climatestate.ok": "达标",
-    "climatestate.alarm": "告警",
-    "climatestate.no_data": "无数据",
-    "rating.good": "良好",
-    "rating.ok": "一般",
-    "rating.risk": "有风险",
-    "alarmstate.active": "活动",
-    "alarmstate.acknowledged": "已确认",
-    "alarmstate.cleared": "已清除",
-    "alarms.acknowledge": "确认",
-    "alarms.acknowledge_label": "确认告警 {id}：{subject}",
-    "alarms.acknowledged_by": "{name} 已确认",
-    "alarms.note": "备注",
-    "alarms.ack_note_hint": "正在如何处理？",
-    "alarms.clear_note_hint": "备注（可选）",
-    "alarms.clear_note_needed": "清除原因（必填）",
-    "alarm.temperature_high": "温度过高",
-    "alarm.temperature_low": "温度过低",
-    "alarm.humidity_high": "湿度过高",
-    "alarm.humidity_low": "湿度过低",
-    "alarm.daily_swing": "日波动过大",
-    "alarm.mould_risk": "霉变风险",
-    "alarm.sensor_disagreement": "传感器读数不一致",
-    "alarm.leak": "漏水",
-    "alarm.smoke": "烟雾",
-    "alarm.door": "门已打开",
-    "alarm.power": "断电",
-    "alarm.gas": "有害气体",
-    # --- lending (issue 10) ---
-    "nav.desk": "借阅台",
-    "nav.requests": "借阅申请",
-    "nav.my": "我的借阅",
-    "status.being_retrieved": "调取中",
-    "request.state.submitted": "已提交",
-    "request.state.approved": "已批准",
-    "request.state.checked_out": "已借出",
-    "request.state.returned": "已归还",
-    "request.state.refused": "已拒绝",
-    "request.state.cancelled": "已取消",
-    "lending.new": "新建借阅申请",
-    "lending.new_intro": "申请借阅档案（随其档案盒调取）或整盒。默认在阅览室查阅；外借同样需要审批。",
-    "lending.records": "档案（档号，以空格分隔）",
-    "lending.boxes": "档案盒（盒号）",
-    "lending.purpose": "利用目的",
-    "lending.wanted_on": "需用日期",
-    "lending.mode": "方式",
-    "lending.mode.reading_room": "阅览室查阅",
-    "lending.mode.take_away": "外借",
-    "lending.send": "提交申请",
-    "lending.error.records": "请填写以空格分隔的档号，或在下方填写盒号。",
-    "lending.error.boxes": "请填写盒号，如 B00000123，以空格分隔。",
-    "lending.error.purpose": "请说明利用目的。",
-    "lending.error.wanted_on": "请按 YYYY-MM-DD 填写今天或以后的日期。",
-    "lending.error.mode": "请选择阅览室查阅或外借。",
-    "lending.error.due_on": "请按 YYYY-MM-DD 填写今天或以后的应还日期。",
-    "lending.error.reason": "请说明拒绝理由，借阅人可以看到。",
-    "lending.requests": "借阅申请",
-    "lending.requests_desk": "待审批的申请",
-    "lending.my_requests": "我的申请",
-    "lending.state": "状态",
-    "lending.asked": "申请时间",
-    "lending.no_requests": "没有申请。",
-    "lending.request_title": "借阅申请 #{id}",
-    "lending.reason": "理由",
-    "lending.decided_by": "审批人",
-    "lending.whole_box": "整盒",
-    "lending.due_back": "应于 {due} 归还",
-    "lending.check_out": "借出",
-    "lending.decide": "审批",
-    "lending.due_on_optional": "应还日期（留空则按借阅规则）",
-    "lending.approve": "批准",
-    "lending.refuse": "拒绝",
-    "lending.cancel": "取消申请",
-    "lending.mine": "我的借阅与预约",
-    "lending.my_loans": "我借出的档案盒",
-    "lending.reminded": "催还",
-    "lending.reminder_stage": "第 {stage} 次催还",
-    "lending.renew": "续借",
-    "lending.no_loans": "没有借出的档案。",
-    "lending.my_holds": "我预约的档案盒",
-    "lending.hold_ready": "已归还：轮到您了",
-    "lending.queue_position": "排队第 {position} 位",
-    "lending.leave_queue": "取消预约",
-    "lending.no_holds": "没有预约。",
-    "lending.holds": "预约",
-    "lending.whereis": "在哪里？",
-    "lending.whereis_code": "盒号或档号",
-    "lending.look": "查询",
-    "lending.your_place": "您的排队位置",
-    "lending.last_moved": "最近移动",
-    "lending.desk": "借阅台",
-    "lending.picklist": "取档单",
-    "lending.print": "打印（PDF）",
-    "lending.light_all": "点亮货架灯",
-    "lending.pick": "已取出",
-    "lending.nothing_to_pick": "没有待取的档案盒。",
-    "lending.due_loans": "到期与逾期借阅",
-    "lending.due_today": "今日到期",
-    "lending.request_this": "申请借阅",
-    "lending.hold": "预约排队",
-    "shelve.mode": "模式",
-    "shelve.mode.pick": "取档",
-    "shelve.mode.checkout": "借出",
-    "shelve.mode.return": "归还",
-    "scan.returned_and_shelved": "原为借出：已归还，并上架到 {path}",
-    "scan.picked": "已取出：{box} 调取中",
-    "scan.checked_out": "已借出：{box}",
-    "scan.returned": "已归还：请将 {box} 送回 {path}",
-    "scan.refused.no_request": "该盒没有已批准的申请",
-    "scan.refused.not_on_loan": "未借出",
-    "scan.refused.not_a_box": "请扫描档案盒，而非位置",
-    "box.loan_unknown_borrower": "没有名为 {name} 的用户：请借给已登记的人员（由管理员在用户管理中添加）。",
-    # --- records as Chinese archives keep them (issue 12) ---
-    "class.top_secret": "绝密",
-    "access.open": "开放",
-    "access.controlled": "控制",
-    "access.delayed": "延期开放",
-    "access.unreviewed": "未审核",
-    "field.access": "开放标识",
-    "field.date": "日期",
-    "field.creator": "责任者",
-    "field.document_number": "文号",
-    "field.pages": "页数",
-    "field.note": "备注",
-    # --- security ---
-    "signin.braked": "登录失败次数过多，请 {seconds} 秒后再试。",
-    # --- statistics ---
-    "nav.statistics": "统计",
-    "stats.title": "统计分析",
-    "stats.year": "年度",
-    "stats.show": "显示",
-    "stats.intro": "档案数量只统计您的密级权限（{clearance}）可见的档案。借阅按所选年度统计；馆藏与库容为当前状况。",
-    "stats.annual_report": "{year}年度年报（PDF）",
-    "stats.contents": "本页统计项",
-    "stats.export": "导出",
-    "stats.empty": "暂无可统计的数据。",
-    "stats.total": "合计",
-    "stats.not_given": "未著录",
-    "stats.retention_custom": "其他期限",
-    "stats.unboxed": "未装盒",
-    "stats.unknown_person": "非登记人员",
-    "stats.col.key": "代码",
-    "stats.col.count.holdings": "件数",
-    "stats.col.count.loans": "借阅次数",
-    "stats.col.count.occupancy": "盒数",
-    "stats.col.open": "未归还",
-    "stats.col.name": "库房",
-    "stats.col.capacity": "容量",
-    "stats.col.free": "空余",
-    "stats.col.percent": "占用率",
-    "stats.by.holdings.fonds": "全宗",
-    "stats.by.holdings.category": "门类",
-    "stats.by.holdings.year": "年度",
-    "stats.by.holdings.classification": "密级",
-    "stats.by.holdings.retention": "保管期限",
-    "stats.by.holdings.status": "档案盒状态",
-    "stats.by.loans.month": "月份",
-    "stats.by.loans.group": "借阅人类别",
-    "stats.by.occupancy.room": "库房",
-    "stats.title.holdings.fonds": "按全宗统计馆藏",
-    "stats.title.holdings.category": "按门类统计馆藏",
-    "stats.title.holdings.year": "按年度统计馆藏",
-    "stats.title.holdings.classification": "按密级统计馆藏",
-    "stats.title.holdings.retention": "按保管期限统计馆藏",
-    "stats.title.holdings.status": "按档案盒状态统计馆藏",
-    "stats.title.loans.month": "逐月借阅统计",
-    "stats.title.loans.group": "按借阅人类别统计借阅",
-    "stats.title.occupancy.room": "各库房占用与空余容量",
-    "stats.of_capacity": "{boxes} / {capacity}",
-    "stats.chart_desc": "条形图，共 {rows} 项，合计 {total}；相同数据见旁边的表格。",
-    "report.title": "{year}年度档案工作年报",
-    "report.made": "{who} 于 {when} 生成。档案数量只统计密级权限 {clearance} 可见的档案。",
-    "report.section.0": "馆藏按门类统计（全部档案）",
-    "report.section.1": "馆藏按保管期限统计",
-    "report.section.2": "馆藏按密级统计",
-    "report.section.3": "{year}年度档案按门类统计",
-    "report.section.4": "{year}年逐月借阅统计",
-    "report.section.5": "{year}年按借阅人类别统计借阅",
-    "report.section.6": "各库房占用与空余容量（当前）",
-    "report.footer": "本报告由 archive-twin 根据数据库生成；相同数据可在统计页面导出为 CSV 或 XLSX。",
-    "report.page": "第 {n} 页",
-    "stats.category.WS": "文书",
-    "stats.category.KJ": "科技",
-    "stats.category.RS": "人事",
-    "stats.category.KU": "会计",
-    "stats.category.ZY": "专业",
-    "stats.category.ZP": "照片",
-    "stats.category.LY": "录音",
-    "stats.category.LX": "录像",
-    "stats.category.SJ": "业务数据",
-    "stats.category.YJ": "邮件",
-    "stats.category.WY": "网页",
-    "stats.category.MT": "社交媒体",
-    "stats.category.SW": "实物",
-    # --- lending: download access ---
-    "lending.mode.download": "下载电子副本（限时）",
-}
+def catalog_path(language: str) -> Path:
+    """Where a language's PO catalog lives."""
+    return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
-CATALOGUES: dict[str, Mapping[str, str]] = {"en": EN, "zh": ZH}
+
+def _read(language: str) -> Catalog:
+    with catalog_path(language).open("rb") as f:
+        return read_po(f, locale=language, domain=DOMAIN)
+
+
+# Read once at import: ~500 entries take milliseconds, and with no compiled .mo there is
+# no second copy to go stale (see docs/architecture.md, "Words in two languages").
+CATALOGS: dict[str, Catalog] = {language: _read(language) for language in LANGUAGES}
+_PLURAL = {language: gettext.c2py(c.plural_expr) for language, c in CATALOGS.items()}
+_told_missing: set[tuple[str, str]] = set()
+
+
+def keys(language: str) -> set[str]:
+    """Every key a language's catalog has (plural entries by their key)."""
+    return {str(m.id[0] if isinstance(m.id, tuple) else m.id) for m in CATALOGS[language] if m.id}
+
+
+def _forms(language: str, key: str) -> tuple[str, ...] | None:
+    message = CATALOGS[language].get(key)
+    if message is None or message.fuzzy:
+        return None
+    string = message.string
+    forms = tuple(str(f or "") for f in string) if isinstance(string, (tuple, list)) else (
+        str(string or ""),)
+    return forms if all(forms) else None
+
+
+def _missing(language: str, key: str) -> None:
+    if (language, key) not in _told_missing:  # once: a missing word on a busy page is one line
+        _told_missing.add((language, key))
+        log.warning("no %s text for %r", language, key)
+
+
+class Translator:
+    """t(key, **values) -> the text in one language; t.n(key, count, **values) for counts.
+
+    A key missing in the language falls back to English (logged once), then to the key.
+    """
+
+    def __init__(self, language: str) -> None:
+        self.lang = language if language in CATALOGS else DEFAULT_LANGUAGE
+        self._plural = _PLURAL[self.lang]
+
+    def _lookup(self, key: str) -> tuple[str, tuple[str, ...]]:
+        forms = _forms(self.lang, key)
+        if forms is not None:
+            return self.lang, forms
+        _missing(self.lang, key)
+        if self.lang != DEFAULT_LANGUAGE and (forms := _forms(DEFAULT_LANGUAGE, key)):
+            return DEFAULT_LANGUAGE, forms
+        return DEFAULT_LANGUAGE, (key,)
+
+    def __call__(self, key: str, **values: object) -> str:
+        """The text for key; a plural entry asked without a count says its general form."""
+        _, forms = self._lookup(key)
+        text = forms[-1]
+        return text.format(**values) if values else text
+
+    def n(self, key: str, count: int, **values: object) -> str:
+        """The text for key in the plural form this language uses for count."""
+        language, forms = self._lookup(key)
+        index = _PLURAL[language](abs(int(count))) if len(forms) > 1 else 0
+        return forms[min(index, len(forms) - 1)].format(count=count, **values)
 
 
 def normalise(tag: str | None) -> str | None:
@@ -1078,7 +108,7 @@ def normalise(tag: str | None) -> str | None:
     if not tag:
         return None
     base = tag.strip().lower().replace("_", "-").split("-")[0]
-    return base if base in CATALOGUES else None
+    return base if base in CATALOGS else None
 
 
 def from_accept_language(header: str | None) -> str | None:
@@ -1108,20 +138,9 @@ def choose(query: str | None, cookie: str | None, accept_language: str | None) -
     )
 
 
-def translator(language: str) -> Callable[..., str]:
+def translator(language: str) -> Translator:
     """A function key, **values -> the text in this language (English when a key is missing)."""
-    catalogue = CATALOGUES.get(language, EN)
-
-    def translate(key: str, **values: object) -> str:
-        text = catalogue.get(key)
-        if text is None:
-            text = EN.get(key)
-            if text is None:
-                log.warning("no text for %r", key)
-                return key
-        return text.format(**values) if values else text
-
-    return translate
+    return Translator(language)
 
 
 def term(translate: Callable[..., str], group: str, value: str | None) -> str:
@@ -1129,19 +148,134 @@ def term(translate: Callable[..., str], group: str, value: str | None) -> str:
     if value is None:
         return translate("none")
     key = f"{group}.{value}"
-    return translate(key) if key in EN else value
+    return translate(key) if key in CATALOGS[DEFAULT_LANGUAGE] else value
+
+
+# --------------------------------------------------------------- location names
+
+# A name that is an English kind word and a number or letter ("Section 2", "Unit 01", as the
+# demo and many registers name places) is a word plus a number, not a name: say it in the
+# page's language. "Unit" is how registers shorten "Shelving unit".
+_KIND_WORDS = {"room": "room", "unit": "unit", "shelving unit": "unit", "side": "side",
+               "section": "section", "shelf": "shelf", "slot": "slot"}
+_NUMBERED = re.compile(r"^(?P<word>[A-Za-z]+(?: unit)?)\s+(?P<number>[0-9A-Za-z]{1,4})$")
+# A bilingual name, Chinese then English ("一号库房 Room 1"): each language says its own part.
+_BILINGUAL = re.compile(r"^(?P<zh>[^\x00-\x7f][^A-Za-z]*?)\s+(?P<en>[A-Za-z].*)$")
+PATH_SEPARATOR = " › "  # as server.services.locations joins paths
+
+
+def _numbered(name: str) -> tuple[str, str] | None:
+    match = _NUMBERED.match(name.strip())
+    if not match or match["word"].casefold() not in _KIND_WORDS:
+        return None
+    number = match["number"]
+    return _KIND_WORDS[match["word"].casefold()], str(int(number)) if number.isdigit() else number
+
+
+def _said(translate: Callable[..., str], name: str) -> str | None:
+    """A name in the translator's language when it is a kind word and a number, or bilingual."""
+    if getattr(translate, "lang", DEFAULT_LANGUAGE) == DEFAULT_LANGUAGE:
+        return None
+    if (numbered := _numbered(name)) is not None:
+        kind, number = numbered
+        return translate(f"place.numbered.{kind}", number=number)
+    if (both := _BILINGUAL.match(name.strip())) is not None:
+        return both["zh"]
+    return None
 
 
 def place_name(translate: Callable[..., str], kind: str, name: str) -> str:
     """A location as a heading says it: "Section 2", or "Shelf 4" for a shelf named "4".
 
     A name that already starts with its kind ("Section 2", "二号库房" for a room, "Slot 1")
-    is said as it is, so a heading never reads "Section Section 2".
+    is said as it is, so a heading never reads "Section Section 2"; on a Chinese page a
+    name like "Section 2" becomes "第2节" and "一号库房 Room 1" its Chinese part.
     """
+    said = _said(translate, name)
+    if said is not None:
+        return said
     word = term(translate, "kind", kind)
-    english = EN.get(f"kind.{kind}", kind)
+    english = Translator(DEFAULT_LANGUAGE)(f"kind.{kind}") if f"kind.{kind}" in CATALOGS[
+        DEFAULT_LANGUAGE] else kind
     folded = name.casefold()
     if folded.startswith(kind.casefold()) or folded.startswith(english.casefold()) \
             or word in name:
         return name
     return translate("location.title", kind=word, name=name)
+
+
+def place_path(translate: Callable[..., str], path: str | None) -> str:
+    """A location path ("一号库房 Room 1 › Unit 01 › A › Section 1") in the page's language."""
+    if not path:
+        return path or ""
+    return PATH_SEPARATOR.join(_said(translate, part) or part
+                               for part in path.split(PATH_SEPARATOR))
+
+
+# --------------------------------------------------------------- dates and numbers
+
+
+def zone(name: str) -> ZoneInfo:
+    """The archive's time zone by its IANA name (settings.timezone)."""
+    return ZoneInfo(name)
+
+
+def moment(value: datetime, tz: ZoneInfo) -> datetime:
+    """An aware datetime in the archive's zone; naive values were stored as UTC."""
+    if value.tzinfo is None:  # SQLite gives naive values
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(tz)
+
+
+def format_when(value: datetime, language: str, tz: ZoneInfo) -> str:
+    """A date and time as the language writes it (medium date, short time), in the archive's
+    time zone: "Dec 1, 2026, 6:56 PM", "2026年12月1日 18:56"."""
+    locale = LOCALES.get(language, LOCALES[DEFAULT_LANGUAGE])
+    local = moment(value, tz)
+    pattern = str(locale.datetime_formats["medium"])
+    return pattern.replace("{1}", dates.format_date(local, "medium", locale=locale)).replace(
+        "{0}", dates.format_time(local, "short", tzinfo=tz, locale=locale))
+
+
+def format_day(value: date, language: str) -> str:
+    """A calendar day as the language writes it."""
+    return dates.format_date(value, "medium",
+                             locale=LOCALES.get(language, LOCALES[DEFAULT_LANGUAGE]))
+
+
+def format_number(value: float | int, language: str) -> str:
+    """A count or measure with the language's digit grouping."""
+    return numbers.format_decimal(value, locale=LOCALES.get(language, LOCALES[DEFAULT_LANGUAGE]))
+
+
+def format_percent(fraction: float, language: str) -> str:
+    """A fraction (0.42) as a percentage ("42%")."""
+    return numbers.format_percent(fraction,
+                                  locale=LOCALES.get(language, LOCALES[DEFAULT_LANGUAGE]))
+
+
+# --------------------------------------------------------------- make catalogs
+
+
+def keep_built_keys(pot: Path) -> int:
+    """Add to an extracted template the keys code builds at run time, so update keeps them.
+
+    `t("request.state." ~ r.state)` is invisible to extraction; the English catalog is where
+    such keys are written down, so every key it has stays in the template.
+    """
+    with pot.open("rb") as f:
+        template = read_po(f, domain=DOMAIN)
+    added = 0
+    for message in CATALOGS[DEFAULT_LANGUAGE]:
+        if message.id and message.id not in template:
+            template.add(message.id)
+            added += 1
+    with pot.open("wb") as f:
+        write_po(f, template, omit_header=True, sort_output=True, width=0)
+    return added
+
+
+if __name__ == "__main__":  # make catalogs
+    import sys
+
+    print(f"{keep_built_keys(Path(sys.argv[1]))} keys kept that are built at run time")
