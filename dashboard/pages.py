@@ -135,6 +135,14 @@ class Page:
         """A location's name with its kind, said once."""
         return i18n.place_name(self.t, kind, name)
 
+    def when(self, value: datetime) -> str:
+        """A date and time in the page's language and the archive's time zone."""
+        return i18n.format_when(value, self.lang, _zone(self.request))
+
+    def number(self, value: float) -> str:
+        """A count or measure as the page's language groups its digits."""
+        return i18n.format_number(value, self.lang)
+
     @property
     def person(self) -> User:
         """The signed-in person: every page behind page_for() has one, error pages may not."""
@@ -183,9 +191,8 @@ def _time(page: Page, value: datetime | None) -> Markup:
     """A <time>: machine ISO with the offset, text in the page's language and archive's zone."""
     if value is None:
         return Markup("—")
-    zone = _zone(page.request)
     return Markup('<time datetime="{}">{}</time>').format(
-        i18n.moment(value, zone).isoformat(), i18n.format_when(value, page.lang, zone))
+        i18n.moment(value, _zone(page.request)).isoformat(), page.when(value))
 
 
 def _zone(request: Request) -> ZoneInfo:
@@ -225,7 +232,7 @@ def render(page: Page, name: str, *, status: int = 200, live: tuple[str, ...] = 
             "when": lambda value: _time(page, value),
             "place_path": lambda path: i18n.place_path(page.t, path),
             "timezone": request.app.state.settings.timezone,
-            "number": lambda value: i18n.format_number(value, page.lang),
+            "number": page.number,
             "record_url": _record_url, "live_kinds": " ".join(live), "js_texts": js_texts,
             "lang_url": lambda code: str(request.url.include_query_params(lang=code)),
             **context,
@@ -554,7 +561,8 @@ def _shelve(page: Page, code: str, target: str | None, mode: str = scan.SHELVE,
     if counted is not None:
         said = counted
     elif outcome.ok:
-        said = page.t(f"scan.{outcome.action}", path=outcome.location_path, box=outcome.box)
+        said = page.t(f"scan.{outcome.action}", path=i18n.place_path(page.t, outcome.location_path),
+                      box=outcome.box)
     else:
         said = page.t(f"scan.refused.{outcome.reason}")
     detail = (outcome.message if outcome.reason in _SPECIFIC or outcome.action in _TELLING
