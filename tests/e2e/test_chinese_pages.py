@@ -124,3 +124,13 @@ def test_chinese_pages_say_no_english(live_server, with_everything):
         # details likewise) are left. The `messages` branch (issue 13) gives them message
         # keys; the integrator removes this xfail when it lands.
         pytest.xfail(f"server messages still English on {from_server}")
+
+
+def test_dates_follow_the_language_switch_not_the_browser(open_page, live_server, with_everything):
+    page = open_page("ann", locale="en-US")
+    page.goto("/loans?lang=zh")
+    lent = page.locator("main time").first
+    assert "年" in lent.inner_text()  # 2026年12月2日 13:04, not "Dec 2, 2026, 1:04 PM"
+    assert lent.get_attribute("datetime").endswith("+08:00")  # the archive's zone, Asia/Shanghai
+    page.goto("/loans?lang=en")
+    assert "年" not in page.locator("main time").first.inner_text()
