@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean catalogs
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (python3.11 on PATH)"; exit 1; }
@@ -26,6 +26,18 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+# The dashboard's words: extract every key the Python and templates use (babel.cfg), add the
+# keys built at run time that only the English catalog knows (t("status." ~ s)), then bring
+# both catalogs up to date. New keys arrive empty: write their English and Chinese in the .po.
+# tests/unit/test_catalogs.py reads BABEL_KEYWORDS from here, so both extract alike.
+BABEL_KEYWORDS := -k t -k n:1,1
+POT := dashboard/locale/dashboard.pot
+catalogs: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --omit-header -o $(POT) .
+	$(BIN)/python -m dashboard.i18n $(POT)
+	$(BIN)/pybabel update -i $(POT) -d dashboard/locale -D dashboard --no-fuzzy-matching \
+		--ignore-obsolete --no-wrap
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench

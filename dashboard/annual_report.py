@@ -79,7 +79,7 @@ def _figure(page: Page, figure: Figure, title: str, font: str, styles) -> list:
     data: list[list[Any]] = [[Paragraph(names[c], cell) for c in columns]]
     for line in lines:
         data.append([Paragraph(str(line["label"]), cell)] + [
-            "—" if line.get(c) is None else (f"{line[c]} %" if c == "percent" else f"{line[c]:,}")
+            "—" if line.get(c) is None else (f"{line[c]} %" if c == "percent" else page.number(line[c]))
             for c in columns[1:]])
     data.append([Paragraph(names["total"], cell)] + [
         f"{figure.total:,}" if c == "count" else
@@ -116,7 +116,7 @@ def render_pdf(page: Page, *, year: int) -> bytes:
                                  lang="zh-Hans" if page.lang == "zh" else "en")
     story: list = [
         Paragraph(title, styles["title"]),
-        Paragraph(t("report.made", when=now().strftime("%Y-%m-%d %H:%M UTC"),
+        Paragraph(t("report.made", when=page.when(now()),
                     who=page.person.username,
                     clearance=page.term("class", page.person.clearance)), styles["body"]),
     ]

@@ -9,15 +9,17 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from markupsafe import Markup
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session, col, select
@@ -49,6 +51,25 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.add_extension("jinja2.ext.i18n")
+
+
+@pass_context
+def _gettext(context: Any, key: str, **values: Any) -> str:
+    """{{ _("key") }} and {% trans %}: the page's own translator, so the page's language."""
+    return context["t"](key, **values)
+
+
+@pass_context
+def _ngettext(context: Any, key: str, _plural: str, count: int, **values: Any) -> str:
+    """ngettext("key", "key", n): gettext's two ids are both the key; the catalog has the forms."""
+    return context["t"].n(key, count, **values)
+
+
+# Newstyle callables of our own (not install_gettext_callables, whose wrapper %-formats):
+# they format the catalog's {placeholders} with the values the template passes.
+templates.env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext)
+templates.env.newstyle_gettext = True  # type: ignore[attr-defined]
 router = APIRouter(include_in_schema=False)
 
 ANYONE = security.ANYONE
@@ -138,6 +159,14 @@ class Page:
         """A location's name with its kind, said once."""
         return i18n.place_name(self.t, kind, name)
 
+    def when(self, value: datetime) -> str:
+        """A date and time in the page's language and the archive's time zone."""
+        return i18n.format_when(value, self.lang, _zone(self.request))
+
+    def number(self, value: float) -> str:
+        """A count or measure as the page's language groups its digits."""
+        return i18n.format_number(value, self.lang)
+
     @property
     def person(self) -> User:
         """The signed-in person: every page behind page_for() has one, error pages may not."""
@@ -182,16 +211,16 @@ WatcherPage = Annotated[Page, Depends(page_for(*WATCHERS))]
 MoverPage = Annotated[Page, Depends(page_for(*MOVERS))]
 
 
-def _time(value: datetime | None) -> Markup:
-    """A <time> the browser rewrites in its own locale; UTC text until it does."""
+def _time(page: Page, value: datetime | None) -> Markup:
+    """A <time>: machine ISO with the offset, text in the page's language and archive's zone."""
     if value is None:
         return Markup("—")
-    if value.tzinfo is None:  # SQLite gives naive values; they were stored as UTC
-        value = value.replace(tzinfo=UTC)
-    value = value.astimezone(UTC)
     return Markup('<time datetime="{}">{}</time>').format(
-        value.isoformat(), value.strftime("%Y-%m-%d %H:%M UTC")
-    )
+        i18n.moment(value, _zone(page.request)).isoformat(), page.when(value))
+
+
+def _zone(request: Request) -> ZoneInfo:
+    return i18n.zone(request.app.state.settings.timezone)
 
 
 def _record_url(reference_code: str) -> str:
@@ -236,7 +265,11 @@ def render(page: Page, name: str, *, status: int = 200, live: tuple[str, ...] = 
             "page": page, "t": page.t, "term": page.term, "place_name": page.place_name,
             "lang": page.lang,
             "html_lang": i18n.HTML_LANG[page.lang], "languages": i18n.LANGUAGE_NAMES,
-            "nav": _nav(page), "console_pages": CONSOLE_PAGES, "path": request.url.path, "when": _time,
+            "nav": _nav(page), "console_pages": CONSOLE_PAGES, "path": request.url.path,
+            "when": lambda value: _time(page, value),
+            "place_path": lambda path: i18n.place_path(page.t, path),
+            "timezone": request.app.state.settings.timezone,
+            "number": page.number,
             "record_url": _record_url, "live_kinds": " ".join(live), "js_texts": js_texts,
             "lang_url": lambda code: str(request.url.include_query_params(lang=code)),
             **context,
@@ -590,7 +623,8 @@ def _said(page: Page, outcome: ScanOutcome) -> ShownScan:
     if counted is not None:
         said = counted
     elif outcome.ok:
-        said = page.t(f"scan.{outcome.action}", path=outcome.location_path, box=outcome.box)
+        said = page.t(f"scan.{outcome.action}", path=i18n.place_path(page.t, outcome.location_path),
+                      box=outcome.box)
     else:
         said = page.t(f"scan.refused.{outcome.reason}")
     detail = (outcome.message if outcome.reason in _SPECIFIC or outcome.action in _TELLING

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from sqlmodel import Session
 
+from dashboard import i18n
 from server.models.stocktakes import StocktakeState
 from server.services import scan, stocktake
 from server.services.codes import CodeScheme
@@ -47,13 +48,14 @@ def said_in_stocktake(t: Callable[..., str], outcome: ScanOutcome) -> str | None
     if outcome.mode != scan.STOCKTAKE or not outcome.ok:
         return None
     if outcome.action == scan.TARGET:
-        return t("scan.counting_at", path=outcome.location_path)
+        return t("scan.counting_at", path=i18n.place_path(t, outcome.location_path))
     if outcome.action == scan.DUPLICATE:
         return t("scan.duplicate")
-    where = outcome.location_path or t("stocktake.somewhere")
+    where = i18n.place_path(t, outcome.location_path) or t("stocktake.somewhere")
     if outcome.verdict == "unexpected" and outcome.expected_path is None:
         return t("scan.counted.unexpected_nowhere", path=where)
-    return t(f"scan.counted.{outcome.verdict}", path=where, expected=outcome.expected_path)
+    return t(f"scan.counted.{outcome.verdict}", path=where,
+             expected=i18n.place_path(t, outcome.expected_path))
 
 
 def open_stocktakes(session: Session) -> list[tuple[int, str]]:

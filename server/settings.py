@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,6 +63,10 @@ class Settings(BaseSettings):
         default_factory=list,
         description='serial devices as "KIND:DEVICE_ID:PORT" (KIND scanner, rfid or climate), '
         'e.g. ["scanner:hh-01:/dev/ttyUSB0"]',
+    )
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="the archive's IANA time zone: pages show dates and times in it",
     )
     missing_after_s: int = Field(
         default=600, gt=0, description="a shelved box its reader has not heard for this long is missing"
@@ -181,6 +186,15 @@ class Settings(BaseSettings):
         value = value.strip()
         if not (value.isdigit() and 6 <= len(value) <= 12):
             raise ValueError("a GS1 company prefix is 6 to 12 digits, e.g. 0614141")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone, e.g. Asia/Shanghai") from None
         return value
 
     @field_validator("base_url")

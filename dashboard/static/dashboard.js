@@ -1,18 +1,22 @@
-// archive-twin dashboard: dates in the browser's locale, and live updates over SSE.
+// archive-twin dashboard: live updates over SSE.
 "use strict";
 
 (function () {
   const texts = JSON.parse(document.body.dataset.texts || "{}");
-  const dateFormat = new Intl.DateTimeFormat(navigator.languages, {
+  // The server writes every date in the page's language and the archive's time zone (Babel);
+  // the browser's own locale never re-formats them. Only a time that arrives live (a climate
+  // reading) is written here, in the page's language (<html lang>) and the archive's zone.
+  const dateFormat = new Intl.DateTimeFormat(document.documentElement.lang || "en", {
     dateStyle: "medium", timeStyle: "short",
+    timeZone: document.body.dataset.timezone || undefined,
   });
 
   function showDates(root) {
     for (const el of root.querySelectorAll("time[datetime]")) {
-      const when = new Date(el.getAttribute("datetime"));
-      if (isNaN(when)) continue;
       el.title = el.getAttribute("datetime");
-      el.textContent = dateFormat.format(when);
+      if (el.textContent.trim()) continue;
+      const when = new Date(el.getAttribute("datetime"));
+      if (!isNaN(when)) el.textContent = dateFormat.format(when);
     }
   }
   window.archiveShowDates = showDates;
@@ -110,6 +114,7 @@
     let time = li.querySelector("time");
     if (!time) { time = document.createElement("time"); time.className = "muted"; li.append(time); }
     time.setAttribute("datetime", data.ts);
+    time.textContent = "";
     showDates(li);
   }
 

@@ -45,7 +45,7 @@ def test_overview_shows_one_line_per_room_and_live_readings_keep_it_one(
     expect(page.locator("#live-state")).to_have_attribute("data-state", "on")
     lines = page.locator("#climate li[data-key]")
     expect(lines).to_have_count(1)
-    expect(lines.first).to_contain_text("2 sensor(s)")
+    expect(lines.first).to_contain_text("2 sensors")
     expect(lines.first).to_contain_text("20.9 °C · 58 %RH")  # the median of 48 and 68
     with Session(live_server.engine) as session:
         for sensor, t, h in (("th-1", 20.5, 50.0), ("th-2", 21.5, 70.0)):

@@ -120,7 +120,7 @@ def test_language_switch_shows_chinese_labels(open_page):
         expect(nav).to_contain_text(word)
     expect(page.locator("#tallies")).to_contain_text("档案盒")
     expect(page.locator("#tallies")).to_contain_text("在架")
-    expect(page.locator("#maps")).to_contain_text("Room 1")
+    expect(page.locator("#maps")).to_contain_text("1号库房")  # "Room 1" said in Chinese
     # The choice is remembered on the next page.
     page.goto("/find?q=1998")
     expect(page.locator("table")).to_contain_text("密级")

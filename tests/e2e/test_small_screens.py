@@ -3,110 +3,17 @@ in English and in Chinese: a page that scrolls sideways hides its last column on
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from starlette.routing import Route
+
+from tests.e2e import walk
 
 SCREENS = {"phone": (360, 740), "laptop": (1366, 900)}
-# Pages that are not pages: the live stream, files, forms' targets.
-# (/labels/print and the reports' record-sheet and package forms answer files, not pages.)
-NOT_PAGES = re.compile(r"^/(events|fonts/|static/|signout|s/|labels/print|reports/record-sheet"
-                       r"|reports/package|people/)")
-
-
-def _routes(routes) -> list[Route]:
-    """The routes of the app, those of its included routers too."""
-    found: list[Route] = []
-    for route in routes:
-        if isinstance(route, Route):
-            found.append(route)
-        elif hasattr(route, "original_router"):  # FastAPI's included router
-            found.extend(_routes(route.original_router.routes))
-    return found
-
-
-def _pages(live_server, seeded: dict[str, str]) -> list[str]:
-    """Every GET page the dashboard serves, its path parameters filled from the seeded archive."""
-    archive = live_server.archive
-    fill = {
-        "/boxes/{code}": archive.boxes[0],
-        "/locations/{code}": archive.places["Slot 1"],
-        "/records/{reference_code}": archive.records[1],
-        "/climate/{code}": archive.places["Room 1"],
-        "/rooms/{code}": archive.places["Room 1"],
-        **seeded,
-    }
-    paths = []
-    for route in _routes(live_server.app.routes):
-        if "GET" not in (route.methods or ()):
-            continue
-        if route.include_in_schema or NOT_PAGES.match(route.path) or route.path.endswith((".pdf", ".csv", ".xlsx")):
-            continue
-        path = re.sub(r":path\}", "}", route.path)
-        if "{" not in path:
-            paths.append(path)
-            continue
-        key = next((k for k in fill if path.startswith(k)), None)
-        assert key is not None, f"teach this test a value for the page {route.path}"
-        paths.append(path.replace(key, key.split("{")[0] + fill[key]))
-    assert "/" in paths and "/find" in paths  # the walk found the pages
-    # and the pages with something in them: results, a loan
-    paths += [f"/find?q={archive.records[1]}", "/find?q=ledger", "/loans?show=all",
-              f"/whereis?code={archive.boxes[0]}", f"/requests/new?box={archive.boxes[1]}",
-              # labels (issue 13): a preview, and a refused range with its error
-              f"/labels?what=box&box={archive.boxes[0]}&show=1",
-              f"/labels?what=locations&location={archive.places['Shelf 1']}&show=1",
-              f"/rooms/{archive.places['Room 1']}/plan?unit={archive.places['Unit 01']}"]
-    return sorted(set(paths))
 
 
 @pytest.fixture
-def lent(live_server):
-    """A box lent to someone with a long name, so the loans page has a row to fit, and the
-    other things pages show one of: page path pattern -> what fills it."""
-    from datetime import timedelta
-
-    from sqlmodel import Session
-
-    from server.clock import now
-    from server.models.devices import DeviceCreate
-    from server.models.lending import RequestCreate
-    from server.models.loans import LoanCreate
-    from server.models.stocktakes import StocktakeCreate
-    from server.services import devices, loans, people, requests, stocktake
-
-    with Session(live_server.engine) as session:
-        borrower = people.create_user(session, username="ouyang.xiaoling.records-office", password="x" * 12,
-                           role="borrower", clearance="internal", full_name="欧阳晓玲 (Records Office, Finance Dept.)")
-        loans.lend(session, live_server.archive.boxes[0], LoanCreate(
-            borrower="ouyang.xiaoling.records-office", due_on=now().date() + timedelta(days=7),
-            purpose="audit of the 2001 general ledger and its supporting vouchers"), actor="ann")
-        counting = stocktake.start(session, StocktakeCreate(
-            scope=live_server.archive.places["Shelf 1"]), actor="ann")
-        asked = requests.submit(session, RequestCreate(
-            boxes=[live_server.archive.boxes[2]], purpose="核对2001年总账及其记账凭证 / ledger check"),
-            borrower=borrower)
-        # admin console (issue 13): a shelf reader with a map, and a person's page
-        devices.register(session, DeviceCreate(
-            id="shelf-reader-room1-unit01-side-a", type="reader", role="shelf",
-            room=live_server.archive.places["Room 1"],
-            antennas={"1": live_server.archive.places["Slot 1"],
-                      "2": live_server.archive.places["Slot 2"]}), actor="ann")
-        session.commit()
-        ids = {"/stocktakes/{stocktake_id}": str(counting.id),
-               "/requests/{request_id}": str(asked.id),
-               "/devices/{device_id}": "shelf-reader-room1-unit01-side-a",
-               "/users/{username}": "ouyang.xiaoling.records-office"}
-    # records console (issue 13): a register held between its report and its commit
-    from dashboard.import_pages import held_registers
-
-    register = ("档号,题名,年度,保管期限,密级,责任者\n"
-                "WS·2023·D30·0001,关于调整作息时间和值班安排的通知（全体职工）,2023,定期30年,内部,"
-                "办公室人事处\nWS·2023·D30·0002,坏行,2023,长久,内部,办公室\n").encode()
-    token = held_registers(live_server.app.state.settings).hold(
-        register, owner="ann", file_name="2023年文书档案归档目录（第一批）.csv", create_missing=False)
-    return {**ids, "/import/{token}": token}
+def lent(live_server) -> dict[str, str]:
+    """A loan, a stocktake and a request, so pages have rows to fit (see tests/e2e/walk.py)."""
+    return walk.one_of_each(live_server)
 
 
 @pytest.mark.parametrize("locale", ["en-GB", "zh-CN"])
@@ -115,7 +22,7 @@ def test_no_page_scrolls_sideways(open_page, live_server, lent, screen, locale):
     width, height = SCREENS[screen]
     page = open_page("ann", locale=locale, width=width, height=height)
     too_wide = {}
-    for path in _pages(live_server, lent):
+    for path in walk.pages(live_server, lent):
         answer = page.goto(path)
         assert answer is not None and answer.status == 200, f"{path}: {answer and answer.status}"
         overflow = page.evaluate(
