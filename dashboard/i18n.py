@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
+from server.services import translations
+
 log = logging.getLogger(__name__)
 
 LANGUAGES: tuple[str, ...] = ("en", "zh")
@@ -1075,29 +1077,12 @@ CATALOGUES: dict[str, Mapping[str, str]] = {"en": EN, "zh": ZH}
 
 def normalise(tag: str | None) -> str | None:
     """One of our languages for a tag like 'zh-CN', 'zh-Hans' or 'en-GB', else None."""
-    if not tag:
-        return None
-    base = tag.strip().lower().replace("_", "-").split("-")[0]
-    return base if base in CATALOGUES else None
+    return translations.normalise(tag)  # one chooser for pages and the API
 
 
 def from_accept_language(header: str | None) -> str | None:
     """The language of ours the browser ranks highest in its Accept-Language header."""
-    if not header:
-        return None
-    ranked: list[tuple[float, int, str]] = []
-    for index, part in enumerate(header.split(",")):
-        tag, _, params = part.strip().partition(";")
-        weight = 1.0
-        if params.strip().startswith("q="):
-            try:
-                weight = float(params.strip()[2:])
-            except ValueError:
-                weight = 0.0
-        language = normalise(tag)
-        if language and weight > 0:
-            ranked.append((-weight, index, language))
-    return min(ranked)[2] if ranked else None
+    return translations.from_accept_language(header)
 
 
 def choose(query: str | None, cookie: str | None, accept_language: str | None) -> str:

@@ -39,9 +39,11 @@ from server.services import (
     records,
     scan,
     security,
+    translations,
 )
 from server.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from server.services.scan import ScanOutcome
+from server.services.translations import Message
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +107,10 @@ class Page:
     user: User | None
     lang: str
     t: Callable[..., str]
+
+    def say(self, subject: DomainError | Message) -> str:
+        """A server message (a refusal, a scan outcome) in the page's language."""
+        return translations.say(subject, self.lang)
 
     def term(self, group: str, value: str | None) -> str:
         """A domain value in words."""
@@ -344,7 +350,7 @@ def find(page: AnyonePage, q: str = "", offset: Annotated[int, Query(ge=0)] = 0)
         try:
             named = scan.resolve(session, text, scheme=scheme, clearance=page.person.clearance)
         except Invalid as exc:
-            notice = page.t("find.not_a_code", message=exc.message)
+            notice = page.t("find.not_a_code", message=page.say(exc))
         except NotFound:
             if _names_a_code(text, scheme):
                 notice, search = page.t("find.unknown_code", code=text), False
@@ -385,7 +391,7 @@ def qr_landing(code: str, page: AnyonePage) -> Response:
         found = scan.resolve(page.session, code, scheme=page.request.app.state.scheme,
                              clearance=page.person.clearance)
     except DomainError as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     return RedirectResponse(_detail_url(found.kind, found.code), status_code=303)
 
 
@@ -404,9 +410,9 @@ def light_box(code: str, page: MoverPage) -> Response:
     try:
         sent = lights.for_box(page.session, code, LightRequest())
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     except DomainError as exc:
-        return _box_page(page, code, notice=exc.message, status=409)
+        return _box_page(page, code, notice=page.say(exc), status=409)
     page.session.commit()  # the command leaves through the outbox
     return _box_page(page, code, notice=page.t("box.light_sent", path=sent.path,
                                                seconds=sent.seconds))
@@ -419,7 +425,7 @@ def _box_page(page: Page, code: str, *, notice: str | None = None, status: int =
     try:
         box = boxes.by_code(session, code)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     shown = boxes.present(session, [box], scheme=page.request.app.state.scheme,
                           clearance=page.person.clearance, role=page.person.role)[0]
     trail = []
@@ -455,7 +461,7 @@ def location_page(code: str, page: AnyonePage,
     try:
         place = locations.by_code(session, code)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     shown = locations.present(session, [place], scheme=scheme)[0]
     children, _ = locations.list_locations(session, parent=place.code, limit=500)
     inside = locations.present(session, children, scheme=scheme)
@@ -477,7 +483,7 @@ def record_page(reference_code: str, page: AnyonePage) -> Response:
         record = records.by_reference(page.session, reference_code,
                                       clearance=page.person.clearance)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     return render(page, "record.html", live=("box",),
                   record=records.present(page.session, [record])[0])
 
@@ -531,7 +537,7 @@ def _shelve(page: Page, code: str, target: str | None, mode: str = scan.SHELVE,
         said = page.t(f"scan.{outcome.action}", path=outcome.location_path, box=outcome.box)
     else:
         said = page.t(f"scan.refused.{outcome.reason}")
-    detail = (outcome.message if outcome.reason in _SPECIFIC or outcome.action in _TELLING
+    detail = (page.say(outcome.said) if outcome.reason in _SPECIFIC or outcome.action in _TELLING
               or outcome.reason in (scan.NO_REQUEST, scan.NOT_ON_LOAN) else None)
     return ShownScan(outcome, said, detail)
 
@@ -607,12 +613,12 @@ def lend_box(code: str, page: MoverPage, borrower: Annotated[str, Form(max_lengt
     try:
         _, loan = loans.lend(page.session, code, data, actor=page.person.username)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     except DomainError as exc:
         # The error goes next to the form, with what was typed kept (lending, issue 10).
         page.session.rollback()
         said = page.t("box.loan_unknown_borrower", name=borrower.strip()) \
-            if exc.field == "borrower" and "nobody signs in" in exc.message else exc.message
+            if exc.field == "borrower" and "nobody signs in" in exc.message else page.say(exc)
         return _box_page(page, code, status=422 if exc.field else 409, lend_form=typed,
                          lend_error=said, lend_field=exc.field)
     page.session.commit()
@@ -626,10 +632,10 @@ def return_box(code: str, page: MoverPage) -> Response:
     try:
         loans.give_back(page.session, code, to=None, actor=page.person.username)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     except DomainError as exc:
         page.session.rollback()
-        return _box_page(page, code, notice=exc.message, status=409)
+        return _box_page(page, code, notice=page.say(exc), status=409)
     page.session.commit()
     return _box_page(page, code, notice=page.t("box.returned"))
 
@@ -654,10 +660,10 @@ def acknowledge_alarm(alarm_id: int, page: WatcherPage, note: Annotated[str, For
     try:
         alarms.acknowledge(page.session, alarm_id, actor=page.person.username, note=note)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     except DomainError as exc:
         page.session.rollback()
-        return alarms_page(page, notice=exc.message, status=409 if isinstance(exc, Conflict) else 422)
+        return alarms_page(page, notice=page.say(exc), status=409 if isinstance(exc, Conflict) else 422)
     page.session.commit()
     return RedirectResponse(sign_in.safe_next(back), status_code=303)
 
@@ -670,13 +676,13 @@ def clear_alarm(alarm_id: int, page: WatcherPage, back: Annotated[str, Form()] =
         alarms.clear(page.session, alarm_id, actor=page.person.username, role=page.person.role,
                      note=note)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     except Conflict:
         page.session.rollback()  # already cleared by someone else: nothing to do
         return RedirectResponse(sign_in.safe_next(back), status_code=303)
     except DomainError as exc:
         page.session.rollback()
-        return alarms_page(page, notice=exc.message,
+        return alarms_page(page, notice=page.say(exc),
                            status=403 if isinstance(exc, Forbidden) else 422)
     page.session.commit()
     return RedirectResponse(sign_in.safe_next(back), status_code=303)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from sqlmodel import Session
 
 from server.models.stocktakes import StocktakeState
-from server.services import scan, stocktake
+from server.services import scan, stocktake, translations
 from server.services.codes import CodeScheme
 from server.services.errors import DomainError
 from server.services.requests import Policy
@@ -36,7 +36,7 @@ def shelve_scan(
                               policy=policy)
     except DomainError as exc:
         session.rollback()
-        return ScanOutcome(code.strip(), mode, scan.REFUSED, exc.message, scan.OTHER,
+        return ScanOutcome(code.strip(), mode, scan.REFUSED, translations.message_of(exc), scan.OTHER,
                            location=target or None)
     session.commit()
     return outcome

@@ -41,7 +41,8 @@ def raise_alarm(
     `at` is when the condition was met (a reading's own ts); now when not given.
     """
     if severity not in SEVERITIES:
-        raise Invalid(f"severity must be one of {', '.join(SEVERITIES)}", field="severity")
+        raise Invalid("severity must be one of {severities}",
+                      severities=', '.join(SEVERITIES), field="severity")
     existing = open_alarm(session, kind=kind, subject=subject)
     if existing is not None:
         return existing, False
@@ -69,7 +70,7 @@ def escalate(session: Session, alarm: Alarm, *, severity: str, message: str | No
 def _get(session: Session, alarm_id: int) -> Alarm:
     alarm = session.get(Alarm, alarm_id)
     if alarm is None:
-        raise NotFound(f"no alarm has the id {alarm_id}")
+        raise NotFound("no alarm has the id {alarm_id}", alarm_id=alarm_id)
     return alarm
 
 
@@ -80,8 +81,9 @@ def acknowledge(session: Session, alarm_id: int, *, actor: str, note: str) -> Al
     if not note:
         raise Invalid("say what is being done about it: the note is empty", field="note")
     if alarm.state != "active":
-        raise Conflict(f"alarm {alarm_id} is {alarm.state}, not active: only an active alarm "
-                       "can be acknowledged")
+        raise Conflict("alarm {alarm_id} is {state}, not active: only an active alarm can be "
+                       "acknowledged",
+                       alarm_id=alarm_id, state=alarm.state)
     alarm.state, alarm.acknowledged_at, alarm.acknowledged_by = "acknowledged", now(), actor
     alarm.acknowledge_note = note[:1000]
     session.flush()
@@ -107,11 +109,12 @@ def clear(session: Session, alarm_id: int, *, actor: str, role: str = "admin",
     alarm = _get(session, alarm_id)
     note = (note or "").strip() or None
     if alarm.state not in OPEN:
-        raise Conflict(f"alarm {alarm_id} was already cleared")
+        raise Conflict("alarm {alarm_id} was already cleared", alarm_id=alarm_id)
     if guarded(alarm):
         if role not in CLEARERS:
-            raise Forbidden(f"only an archivist or an admin may clear a {alarm.severity} "
-                            f"{alarm.kind} alarm; your role is {role}")
+            raise Forbidden("only an archivist or an admin may clear a {severity} {kind} alarm; "
+                            "your role is {role}",
+                            severity=alarm.severity, kind=alarm.kind, role=role)
         if note is None:
             raise Invalid("clearing this alarm needs a note saying why", field="note")
     before = alarm.state
