@@ -41,8 +41,9 @@ def by_code(session: Session, code: str, *, field: str | None = None) -> Locatio
     code = code.strip().upper()
     location = session.exec(select(Location).where(Location.code == code)).first()
     if location is None:
-        template = "no location has the code {code}"
-        raise Invalid(template, field=field, code=code) if field else NotFound(template, code=code)
+        if field:
+            raise Invalid("no location has the code {code}", field=field, code=code)
+        raise NotFound("no location has the code {code}", code=code)
     return location
 
 
