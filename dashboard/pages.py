@@ -24,6 +24,7 @@ from dashboard.shelving import shelve_scan
 from labels.identifiers import InvalidIdentifier, cannot_be_a_code, identify
 from labels.typefaces import REGULAR_FONT
 from server.clock import now
+from server.models.alarms import Alarm
 from server.models.devices import Device
 from server.models.loans import LoanCreate
 from server.models.people import Role, User
@@ -108,8 +109,10 @@ class Page:
     lang: str
     t: Callable[..., str]
 
-    def say(self, subject: DomainError | Message) -> str:
-        """A server message (a refusal, a scan outcome) in the page's language."""
+    def say(self, subject: DomainError | Message | Alarm) -> str:
+        """A server message (a refusal, a scan outcome, an alarm) in the page's language."""
+        if isinstance(subject, Alarm):
+            subject = alarms.said_by(subject)
         return translations.say(subject, self.lang)
 
     def term(self, group: str, value: str | None) -> str:
@@ -203,6 +206,7 @@ def render(page: Page, name: str, *, status: int = 200, live: tuple[str, ...] = 
         request, name,
         {
             "page": page, "t": page.t, "term": page.term, "place_name": page.place_name,
+            "say": page.say,
             "lang": page.lang,
             "html_lang": i18n.HTML_LANG[page.lang], "languages": i18n.LANGUAGE_NAMES,
             "nav": _nav(page), "path": request.url.path, "when": _time,

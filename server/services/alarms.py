@@ -7,6 +7,7 @@ is active or acknowledged; a condition that passes clears the open one. Every ch
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -15,6 +16,7 @@ from server.models.alarms import Alarm
 from server.services import audit, news
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 from server.services.listing import page
+from server.services.translations import Message
 
 SEVERITIES = ("info", "warning", "critical")
 STATES = ("active", "acknowledged", "cleared")
@@ -33,7 +35,8 @@ def open_alarm(session: Session, *, kind: str, subject: str) -> Alarm | None:
 
 
 def raise_alarm(
-    session: Session, *, kind: str, subject: str, message: str, severity: str = "warning",
+    session: Session, *, kind: str, subject: str, message: str | Message,
+    severity: str = "warning",
     at: datetime | None = None,
 ) -> tuple[Alarm, bool]:
     """Raise an alarm unless the same one is already open; returns (alarm, newly raised).
@@ -46,9 +49,10 @@ def raise_alarm(
     existing = open_alarm(session, kind=kind, subject=subject)
     if existing is not None:
         return existing, False
+    english, wording = _worded(message)
     alarm = Alarm(
-        kind=kind, severity=severity, subject=subject, message=message[:500], state="active",
-        raised_at=at or now(),
+        kind=kind, severity=severity, subject=subject, message=english, wording=wording,
+        state="active", raised_at=at or now(),
     )
     session.add(alarm)
     session.flush()
@@ -56,13 +60,28 @@ def raise_alarm(
     return alarm, True
 
 
-def escalate(session: Session, alarm: Alarm, *, severity: str, message: str | None = None) -> None:
+def _worded(message: str | Message) -> tuple[str, dict[str, Any] | None]:
+    # the English for MQTT and old readers; the key and values for the pages' languages
+    if isinstance(message, Message):
+        return message.english[:500], message.as_json()
+    return message[:500], None
+
+
+def said_by(alarm: Alarm) -> Message:
+    """What the alarm says, to put in a language (its English when it was raised without keys)."""
+    if alarm.wording:
+        return Message.from_json(alarm.wording)
+    return Message(alarm.message)
+
+
+def escalate(session: Session, alarm: Alarm, *, severity: str,
+             message: str | Message | None = None) -> None:
     """Raise an open alarm's severity (it has lasted); announced like any change."""
     if SEVERITIES.index(severity) <= SEVERITIES.index(alarm.severity):
         return
     alarm.severity = severity
     if message:
-        alarm.message = message[:500]
+        alarm.message, alarm.wording = _worded(message)
     session.flush()
     news.tell(session, changed(alarm))
 

@@ -43,6 +43,19 @@ class Message:
         """The message in English, as logs, MQTT and the JSON API give it."""
         return fill(self.template, self.params)
 
+    def as_json(self) -> dict[str, Any]:
+        """The key and values to store (an alarm's), a value that is a message nested."""
+        return {"template": self.template,
+                "params": {k: v.as_json() if isinstance(v, Message) else v
+                           for k, v in self.params.items()}}
+
+    @classmethod
+    def from_json(cls, stored: dict[str, Any]) -> Message:
+        """The message `as_json` stored."""
+        return cls(str(stored["template"]),
+                   {k: cls.from_json(v) if isinstance(v, dict) and "template" in v else v
+                    for k, v in (stored.get("params") or {}).items()})
+
 
 def said(template: str, **params: Any) -> Message:
     """A message by its key (the English template) and values."""
@@ -59,7 +72,8 @@ def message_of(error: DomainError) -> Message:
 
 def fill(template: str, params: dict[str, Any]) -> str:
     """The template with its values; without values the template is the text itself."""
-    values = {k: v for k, v in params.items() if k != "_zh"}
+    values = {k: v.english if isinstance(v, Message) else v
+              for k, v in params.items() if k != "_zh"}
     return template.format(**values) if values else template
 
 
@@ -91,6 +105,8 @@ def say(subject: DomainError | Message | str, language: str | None, **params: An
     text = catalog(normalise(language) or DEFAULT_LANGUAGE).get(template)
     if text is None:
         return english
+    # a value that is itself a message (an alarm's condition) is said in the same language
+    values = {k: say(v, language) if isinstance(v, Message) else v for k, v in values.items()}
     try:
         return fill(text, values)
     except (KeyError, IndexError, ValueError):
