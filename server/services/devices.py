@@ -27,6 +27,7 @@ from server.models.places import Location
 from server.services import alarms, audit, locations, news
 from server.services.errors import Conflict, Invalid, NotFound
 from server.services.listing import page
+from server.services.translations import said
 
 RAW_KEPT = 256
 
@@ -232,7 +233,8 @@ def mark_state(session: Session, device: Device, state: str, *, at: datetime,
         seen = device.last_seen_at.isoformat(timespec="seconds") if device.last_seen_at else "never"
         alarm, new = alarms.raise_alarm(
             session, kind=offline_kind(device), subject=device.id, severity="warning",
-            message=f"{device.type} {device.id} is offline (last heard: {seen})",
+            message=said("{type} {id} is offline (last heard: {seen})", type=device.type,
+                         id=device.id, seen=seen),
         )
         return alarm if new else None
     return alarms.clear_condition(session, kind=offline_kind(device), subject=device.id)

@@ -49,6 +49,7 @@ from server.models.stocktakes import (
 )
 from server.services import alarms, audit, boxes, locations
 from server.services.errors import Conflict, Invalid, NotFound
+from server.services.translations import said
 
 log = logging.getLogger(__name__)
 
@@ -382,8 +383,8 @@ def apply(session: Session, stocktake_id: int, *, actor: str) -> tuple[Stocktake
         session.flush()
         boxes.tell_changed(session, box, reason=REASON, by=actor)
         alarms.raise_alarm(session, kind="box_missing", subject=box.code, severity="warning",
-                           message=f"box {box.code} was not found in stocktake {stocktake.id} "
-                                   f"of {scope.path}")
+                           message=said("box {code} was not found in stocktake {id} of {path}",
+                                        code=box.code, id=stocktake.id, path=scope.path))
         audit.record(session, actor=actor, action="mark_missing", entity="box",
                      entity_id=box.code, before=before, after=boxes.snapshot(session, box))
         marked += 1
