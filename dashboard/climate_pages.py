@@ -59,7 +59,7 @@ def _room(page: Page, code: str) -> Location:
     try:
         room = locations.by_code(page.session, code)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     if room.kind != "room":
         raise PageRefused("not_found", message=page.t("climate.not_a_room", code=room.code))
     return room
@@ -117,7 +117,7 @@ def change_profile(page: KeeperPage, code: str,
                                 default=_settings(page).climate_default_profile)
     except DomainError as exc:
         page.session.rollback()
-        refused = climate_room(page, code, notice=exc.message)
+        refused = climate_room(page, code, notice=page.say(exc))
         refused.status_code = 422  # a refused form is not a page that went well (issue 13)
         return refused
     page.session.commit()
@@ -131,7 +131,7 @@ def _report(page: Page, code: str, month: str | None) -> climate_reports.MonthRe
             page.session, _room(page, code), month or now().strftime("%Y-%m"),
             stale_s=settings.climate_stale_s, default_profile=settings.climate_default_profile)
     except DomainError as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
 
 
 @router.get("/climate/{code}/report.csv")

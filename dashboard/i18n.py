@@ -20,6 +20,8 @@ from babel import Locale, dates, numbers
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
+from server.services import translations
+
 log = logging.getLogger(__name__)
 
 LANGUAGES: tuple[str, ...] = ("en", "zh")
@@ -105,29 +107,12 @@ class Translator:
 
 def normalise(tag: str | None) -> str | None:
     """One of our languages for a tag like 'zh-CN', 'zh-Hans' or 'en-GB', else None."""
-    if not tag:
-        return None
-    base = tag.strip().lower().replace("_", "-").split("-")[0]
-    return base if base in CATALOGS else None
+    return translations.normalise(tag)  # one chooser for pages and the API
 
 
 def from_accept_language(header: str | None) -> str | None:
     """The language of ours the browser ranks highest in its Accept-Language header."""
-    if not header:
-        return None
-    ranked: list[tuple[float, int, str]] = []
-    for index, part in enumerate(header.split(",")):
-        tag, _, params = part.strip().partition(";")
-        weight = 1.0
-        if params.strip().startswith("q="):
-            try:
-                weight = float(params.strip()[2:])
-            except ValueError:
-                weight = 0.0
-        language = normalise(tag)
-        if language and weight > 0:
-            ranked.append((-weight, index, language))
-    return min(ranked)[2] if ranked else None
+    return translations.from_accept_language(header)
 
 
 def choose(query: str | None, cookie: str | None, accept_language: str | None) -> str:

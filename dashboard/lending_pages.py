@@ -83,7 +83,7 @@ def submit_request(page: AnyonePage, purpose: Annotated[str, Form(max_length=500
         made = requests.submit(page.session, data, borrower=page.person)
     except DomainError as exc:
         page.session.rollback()
-        errors[_field_of(exc, "records")] = exc.message
+        errors[_field_of(exc, "records")] = page.say(exc)
         status = 404 if isinstance(exc, NotFound) else 409 if exc.field != "wanted_on" else 422
         return render(page, "request_new.html", status=status, form=form, errors=errors,
                       today=now().date().isoformat())
@@ -111,7 +111,7 @@ def _request_page(page: Page, request_id: int, *, errors: dict[str, str] | None 
     try:
         request = requests.by_id(page.session, request_id, viewer=page.person)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     shown = requests.present(page.session, [request])[0]
     wheres = {}
     for code in shown.boxes:
@@ -148,10 +148,10 @@ def approve(request_id: int, page: AnyonePage,
         requests.approve(page.session, request_id, due_on=due, actor=page.person.username,
                          policy=_policy(page))
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     except DomainError as exc:
         page.session.rollback()
-        return _request_page(page, request_id, errors={"approve": exc.message}, form=form,
+        return _request_page(page, request_id, errors={"approve": page.say(exc)}, form=form,
                              status=422 if exc.field == "due_on" else 409)
     page.session.commit()
     return _see_other(f"/requests/{request_id}")
@@ -169,10 +169,10 @@ def refuse(request_id: int, page: AnyonePage,
     try:
         requests.refuse(page.session, request_id, reason=reason, actor=page.person.username)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     except DomainError as exc:
         page.session.rollback()
-        return _request_page(page, request_id, errors={"reason": exc.message},
+        return _request_page(page, request_id, errors={"reason": page.say(exc)},
                              form={"reason": reason}, status=409)
     page.session.commit()
     return _see_other(f"/requests/{request_id}")
@@ -184,10 +184,10 @@ def cancel(request_id: int, page: AnyonePage) -> Response:
     try:
         requests.cancel(page.session, request_id, viewer=page.person)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     except DomainError as exc:
         page.session.rollback()
-        return _request_page(page, request_id, errors={"cancel": exc.message}, status=409)
+        return _request_page(page, request_id, errors={"cancel": page.say(exc)}, status=409)
     page.session.commit()
     return _see_other(f"/requests/{request_id}")
 
@@ -201,7 +201,7 @@ def checkout(request_id: int, page: MoverPage,
                         policy=_policy(page))
     except DomainError as exc:
         page.session.rollback()
-        return _request_page(page, request_id, errors={f"box-{box}": exc.message}, status=409)
+        return _request_page(page, request_id, errors={f"box-{box}": page.say(exc)}, status=409)
     page.session.commit()
     return _see_other(f"/requests/{request_id}")
 
@@ -233,7 +233,7 @@ def renew(loan_id: int, page: AnyonePage, back: Annotated[str, Form(max_length=2
         loans.renew(page.session, loan_id, due_on=None, viewer=page.person, policy=_policy(page))
     except DomainError as exc:
         page.session.rollback()
-        return _see_other(_back(back) + "?" + urlencode({"error": exc.message,
+        return _see_other(_back(back) + "?" + urlencode({"error": page.say(exc),
                                                          "field": f"loan-{loan_id}"}))
     page.session.commit()
     return _see_other(_back(back))
@@ -252,7 +252,7 @@ def place_hold(page: AnyonePage, box: Annotated[str, Form(max_length=20)] = "",
                     borrower=page.person)
     except DomainError as exc:
         page.session.rollback()
-        return _see_other("/my?" + urlencode({"error": exc.message, "field": "hold"}))
+        return _see_other("/my?" + urlencode({"error": page.say(exc), "field": "hold"}))
     page.session.commit()
     return _see_other("/my")
 
@@ -265,7 +265,7 @@ def cancel_hold(hold_id: int, page: AnyonePage,
         holds.cancel(page.session, hold_id, viewer=page.person)
     except DomainError as exc:
         page.session.rollback()
-        return _see_other(_back(back) + "?" + urlencode({"error": exc.message,
+        return _see_other(_back(back) + "?" + urlencode({"error": page.say(exc),
                                                          "field": f"hold-{hold_id}"}))
     page.session.commit()
     return _see_other(_back(back))
@@ -279,7 +279,7 @@ def where_is(page: AnyonePage, code: str = "") -> Response:
         try:
             found = holds.where_is(page.session, code, viewer=page.person)
         except DomainError as exc:
-            error = exc.message
+            error = page.say(exc)
     return render(page, "whereis.html", live=("box",), code=code, found=found, error=error,
                   status=404 if error else 200)
 
@@ -332,6 +332,6 @@ def pick(code: str, page: MoverPage) -> Response:
         requests.pick(page.session, code, request_id=None, actor=page.person.username)
     except DomainError as exc:
         page.session.rollback()
-        return _see_other("/desk?" + urlencode({"error": exc.message, "field": f"pick-{code}"}))
+        return _see_other("/desk?" + urlencode({"error": page.say(exc), "field": f"pick-{code}"}))
     page.session.commit()
     return _see_other("/desk")

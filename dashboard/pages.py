@@ -30,6 +30,7 @@ from dashboard.shelving import shelve_scan
 from labels.identifiers import InvalidIdentifier, cannot_be_a_code, identify
 from labels.typefaces import REGULAR_FONT
 from server.clock import now
+from server.models.alarms import Alarm
 from server.models.loans import LoanCreate
 from server.models.people import Role, User
 from server.models.places import LightRequest, Location
@@ -43,9 +44,11 @@ from server.services import (
     records,
     scan,
     security,
+    translations,
 )
 from server.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from server.services.scan import ScanOutcome
+from server.services.translations import Message
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +153,12 @@ class Page:
     user: User | None
     lang: str
     t: Callable[..., str]
+
+    def say(self, subject: DomainError | Message | Alarm) -> str:
+        """A server message (a refusal, a scan outcome, an alarm) in the page's language."""
+        if isinstance(subject, Alarm):
+            subject = alarms.said_by(subject)
+        return translations.say(subject, self.lang)
 
     def term(self, group: str, value: str | None) -> str:
         """A domain value in words."""
@@ -263,6 +272,7 @@ def render(page: Page, name: str, *, status: int = 200, live: tuple[str, ...] = 
         request, name,
         {
             "page": page, "t": page.t, "term": page.term, "place_name": page.place_name,
+            "say": page.say,
             "lang": page.lang,
             "html_lang": i18n.HTML_LANG[page.lang], "languages": i18n.LANGUAGE_NAMES,
             "nav": _nav(page), "console_pages": CONSOLE_PAGES, "path": request.url.path,
@@ -414,7 +424,7 @@ def find(page: AnyonePage, q: str = "", offset: Annotated[int, Query(ge=0)] = 0)
         try:
             named = scan.resolve(session, text, scheme=scheme, clearance=page.person.clearance)
         except Invalid as exc:
-            notice = page.t("find.not_a_code", message=exc.message)
+            notice = page.t("find.not_a_code", message=page.say(exc))
         except NotFound:
             if _names_a_code(text, scheme):
                 notice, search = page.t("find.unknown_code", code=text), False
@@ -455,7 +465,7 @@ def qr_landing(code: str, page: AnyonePage) -> Response:
         found = scan.resolve(page.session, code, scheme=page.request.app.state.scheme,
                              clearance=page.person.clearance)
     except DomainError as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     return RedirectResponse(_detail_url(found.kind, found.code), status_code=303)
 
 
@@ -475,9 +485,9 @@ def light_box(code: str, page: MoverPage) -> Response:
     try:
         lights.for_box(page.session, code, LightRequest())
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     except DomainError as exc:
-        return _box_page(page, code, errors={"light": exc.message}, status=409)
+        return _box_page(page, code, errors={"light": page.say(exc)}, status=409)
     page.session.commit()  # the command leaves through the outbox
     return _box_done(code, "light")
 
@@ -508,7 +518,7 @@ def _box_page(page: Page, code: str, *, done: str | None = None, status: int = 2
     try:
         box = boxes.by_code(session, code)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     shown = boxes.present(session, [box], scheme=page.request.app.state.scheme,
                           clearance=page.person.clearance, role=page.person.role)[0]
     trail = []
@@ -545,7 +555,7 @@ def location_page(code: str, page: AnyonePage,
     try:
         place = locations.by_code(session, code)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     shown = locations.present(session, [place], scheme=scheme)[0]
     children, _ = locations.list_locations(session, parent=place.code, limit=500)
     inside = locations.present(session, children, scheme=scheme)
@@ -567,7 +577,7 @@ def record_page(reference_code: str, page: AnyonePage) -> Response:
         record = records.by_reference(page.session, reference_code,
                                       clearance=page.person.clearance)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     return render(page, "record.html", live=("box",),
                   record=records.present(page.session, [record])[0],
                   can_describe=page.person.role in security.ARCHIVISTS)
@@ -627,7 +637,7 @@ def _said(page: Page, outcome: ScanOutcome) -> ShownScan:
                       box=outcome.box)
     else:
         said = page.t(f"scan.refused.{outcome.reason}")
-    detail = (outcome.message if outcome.reason in _SPECIFIC or outcome.action in _TELLING
+    detail = (page.say(outcome.said) if outcome.reason in _SPECIFIC or outcome.action in _TELLING
               or outcome.reason in (scan.NO_REQUEST, scan.NOT_ON_LOAN) else None)
     return ShownScan(outcome, said, detail)
 
@@ -643,8 +653,9 @@ def _scan_seal(page: Page, body: str) -> str:
 
 
 def _keep_last_scan(page: Page, response: Response, outcome: ScanOutcome) -> None:
+    kept = {**outcome.as_dict(), "said": outcome.said.as_json()}  # said again in any language
     body = base64.urlsafe_b64encode(
-        json.dumps(outcome.as_dict(), ensure_ascii=False).encode()).decode()
+        json.dumps(kept, ensure_ascii=False, default=str).encode()).decode()
     response.set_cookie(LAST_SCAN_COOKIE, f"{body}.{_scan_seal(page, body)}", max_age=60,
                         httponly=True, samesite="lax", path="/shelve")
 
@@ -659,7 +670,7 @@ def _last_scan(page: Page) -> ScanOutcome | None:
         at = fields.get("at")
         return ScanOutcome(
             code=fields["code"], mode=fields["mode"], action=fields["action"],
-            message=fields["message"], reason=fields.get("reason"), box=fields.get("box"),
+            said=Message.from_json(fields["said"]), reason=fields.get("reason"), box=fields.get("box"),
             location=fields.get("location"), location_path=fields.get("location_path"),
             at=datetime.fromisoformat(at) if at else None, verdict=fields.get("verdict"),
             expected=fields.get("expected"), expected_path=fields.get("expected_path"),
@@ -762,12 +773,12 @@ def lend_box(code: str, page: MoverPage, borrower: Annotated[str, Form(max_lengt
     try:
         loans.lend(page.session, code, data, actor=page.person.username)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     except DomainError as exc:
         # The error goes next to the form, with what was typed kept (lending, issue 10).
         page.session.rollback()
         said = page.t("box.loan_unknown_borrower", name=borrower.strip()) \
-            if exc.field == "borrower" and "nobody signs in" in exc.message else exc.message
+            if exc.field == "borrower" and "nobody signs in" in exc.message else page.say(exc)
         return _box_page(page, code, status=422 if exc.field else 409, lend_form=typed,
                          errors={exc.field if exc.field in typed else "lend": said})
     page.session.commit()
@@ -799,10 +810,10 @@ def return_box(code: str, page: MoverPage) -> Response:
     try:
         loans.give_back(page.session, code, to=None, actor=page.person.username)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     except DomainError as exc:
         page.session.rollback()
-        return _box_page(page, code, errors={"return": exc.message}, status=409)
+        return _box_page(page, code, errors={"return": page.say(exc)}, status=409)
     page.session.commit()
     return _box_done(code, "returned")
 
@@ -827,10 +838,10 @@ def acknowledge_alarm(alarm_id: int, page: WatcherPage, note: Annotated[str, For
     try:
         alarms.acknowledge(page.session, alarm_id, actor=page.person.username, note=note)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     except DomainError as exc:
         page.session.rollback()
-        return alarms_page(page, notice=exc.message, status=409 if isinstance(exc, Conflict) else 422)
+        return alarms_page(page, notice=page.say(exc), status=409 if isinstance(exc, Conflict) else 422)
     page.session.commit()
     return RedirectResponse(sign_in.safe_next(back), status_code=303)
 
@@ -843,13 +854,13 @@ def clear_alarm(alarm_id: int, page: WatcherPage, back: Annotated[str, Form()] =
         alarms.clear(page.session, alarm_id, actor=page.person.username, role=page.person.role,
                      note=note)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     except Conflict:
         page.session.rollback()  # already cleared by someone else: nothing to do
         return RedirectResponse(sign_in.safe_next(back), status_code=303)
     except DomainError as exc:
         page.session.rollback()
-        return alarms_page(page, notice=exc.message,
+        return alarms_page(page, notice=page.say(exc),
                            status=403 if isinstance(exc, Forbidden) else 422)
     page.session.commit()
     return RedirectResponse(sign_in.safe_next(back), status_code=303)

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from dashboard import i18n
 from server.models.stocktakes import StocktakeState
-from server.services import scan, stocktake
+from server.services import scan, stocktake, translations
 from server.services.codes import CodeScheme
 from server.services.errors import DomainError
 from server.services.requests import Policy
@@ -37,7 +37,7 @@ def shelve_scan(
                               policy=policy)
     except DomainError as exc:
         session.rollback()
-        return ScanOutcome(code.strip(), mode, scan.REFUSED, exc.message, scan.OTHER,
+        return ScanOutcome(code.strip(), mode, scan.REFUSED, translations.message_of(exc), scan.OTHER,
                            location=target or None)
     session.commit()
     return outcome

@@ -123,7 +123,7 @@ def _exported(page: Page, name: str, by: str | None, year: int | None) -> tuple[
         figure = statistics.figure(page.session, name, by=by, year=year,
                                    clearance=page.person.clearance)
     except (NotFound, Invalid) as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     lines = statistics.table(figure, headers=headers(page, figure),
                              words=lambda key: words(page, figure, key))
     if figure.name == "occupancy":  # the room's name is already a column

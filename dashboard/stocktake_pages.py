@@ -52,7 +52,7 @@ def start_stocktake(page: MoverPage, scope: Annotated[str, Form(max_length=20)],
                                  actor=page.person.username)
     except DomainError as exc:
         page.session.rollback()
-        return _list_page(page, notice=exc.message,
+        return _list_page(page, notice=page.say(exc),
                           status=409 if isinstance(exc, Conflict) else 422, scope=scope,
                           device=device)
     page.session.commit()
@@ -63,7 +63,7 @@ def _stocktake(page: Page, stocktake_id: int) -> Stocktake:
     try:
         return stocktake.by_id(page.session, stocktake_id)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
 
 
 def _one_page(page: Page, found: Stocktake, *, notice: str | None = None,
@@ -95,7 +95,7 @@ def count_codes(stocktake_id: int, page: MoverPage,
             user=page.person.username)
     except DomainError as exc:
         page.session.rollback()
-        return _one_page(page, _stocktake(page, stocktake_id), notice=exc.message,
+        return _one_page(page, _stocktake(page, stocktake_id), notice=page.say(exc),
                          status=409 if exc.field == "state" else 422, codes=codes)
     page.session.commit()
     return RedirectResponse(f"/stocktakes/{stocktake_id}?done=counted&seen={seen}"
@@ -109,7 +109,7 @@ def _decide(page: Page, stocktake_id: int, decide: Callable[..., Any], done: str
         decide(page.session, stocktake_id, actor=page.person.username)
     except DomainError as exc:
         page.session.rollback()
-        return _one_page(page, _stocktake(page, stocktake_id), notice=exc.message, status=409)
+        return _one_page(page, _stocktake(page, stocktake_id), notice=page.say(exc), status=409)
     page.session.commit()
     return RedirectResponse(f"/stocktakes/{stocktake_id}?done={done}", status_code=303)
 

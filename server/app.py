@@ -34,7 +34,7 @@ from server.api.errors import document_errors, validation_body
 from server.api.guards import NoControlCharacters, SecurityHeaders
 from server.db import make_engine, writing
 from server.leader import Duty, Leadership
-from server.services import register_terms
+from server.services import register_terms, translations
 from server.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from server.services.live import Feed
 from server.settings import Settings
@@ -90,11 +90,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
         code = next((c for kind, c in STATUS_OF.items() if isinstance(exc, kind)), 400)
-        body = {"detail": exc.message, "field": exc.field}
-        chinese = getattr(exc, "message_zh", None)  # e.g. a 档号 that disagrees with its record
-        if chinese and register_terms.language_of(request.headers.get("accept-language")) == "zh":
-            body["detail"] = chinese
-        return JSONResponse(status_code=code, content=body)
+        # `detail` in the caller's language (Accept-Language), English by default
+        language = translations.language_of(request.headers.get("accept-language"))
+        body = {"detail": translations.say(exc, language), "field": exc.field}
+        return JSONResponse(status_code=code, content=body,
+                            headers={"Content-Language": language, "Vary": "Accept-Language"})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -57,7 +57,7 @@ def show_user(username: str, session: SessionDep, user: Reader):
         raise Forbidden("only an admin sees other people")
     found = people.get_user(session, username)
     if found is None:
-        raise NotFound(f"no user named {username!r}", field="username")
+        raise NotFound("no user named {username!r}", username=username, field="username")
     return UserPublic.model_validate(found, from_attributes=True)
 
 

@@ -61,7 +61,8 @@ def room_climate(session, settings: Settings, code: str) -> RoomClimatePublic:
     """A room's profile, its climate now and its state."""
     room = locations.by_code(session, code)
     if room.kind != "room":
-        raise Invalid(f"{room.code} is a {room.kind}, not a room", field=None)
+        raise Invalid("{code} is a {kind}, not a room",
+                      code=room.code, kind=room.kind, field=None)
     profile = climate_profiles.of_room(session, room, default=settings.climate_default_profile)
     now = climate.room_now(session, room, stale_s=settings.climate_stale_s)
     return RoomClimatePublic(room=room.code, name=room.name,
@@ -81,7 +82,8 @@ def put_room_climate(code: str, session: SessionDep, settings: SettingsDep, user
     """Keep a room to a profile: `{"profile": name}`, or a whole profile (added or edited)."""
     room = locations.by_code(session, code)
     if room.kind != "room":
-        raise Invalid(f"{room.code} is a {room.kind}, not a room", field=None)
+        raise Invalid("{code} is a {kind}, not a room",
+                      code=room.code, kind=room.kind, field=None)
     chosen = body.get("profile") if set(body) == {"profile"} else body
     if isinstance(chosen, str):
         name = chosen
@@ -89,7 +91,7 @@ def put_room_climate(code: str, session: SessionDep, settings: SettingsDep, user
         try:
             data = ClimateProfilePublic.model_validate(chosen)
         except ValueError as exc:
-            raise Invalid(f"not a climate profile: {exc}", field="profile") from None
+            raise Invalid("not a climate profile: {exc}", exc=exc, field="profile") from None
         name = climate_profiles.save(session, data, actor=user.username).name
     else:
         raise Invalid('send {"profile": name} or a whole profile object', field="profile")
@@ -143,7 +145,8 @@ def _span(since: datetime | None, until: datetime | None, default_days: float = 
 def _room(session, code: str):
     room = locations.by_code(session, code, field="room")
     if room.kind != "room":
-        raise Invalid(f"{room.code} is a {room.kind}, not a room", field="room")
+        raise Invalid("{code} is a {kind}, not a room",
+                      code=room.code, kind=room.kind, field="room")
     return room
 
 
@@ -196,11 +199,11 @@ def incident_boxes(alarm_id: RowId, session: SessionDep, user: Watcher):
     """The boxes that were in the alarm's room while it lasted."""
     alarm = session.get(Alarm, alarm_id)
     if alarm is None:
-        raise NotFound(f"no alarm has the id {alarm_id}")
+        raise NotFound("no alarm has the id {alarm_id}", alarm_id=alarm_id)
     room = session.exec(select(Location).where(Location.code == alarm.subject,
                                                Location.kind == "room")).first()
     if room is None:
-        raise Invalid(f"alarm {alarm_id} is not about a room", field=None)
+        raise Invalid("alarm {alarm_id} is not about a room", alarm_id=alarm_id, field=None)
     since = as_utc(alarm.raised_at) or now()
     until = as_utc(alarm.cleared_at) or now()
     return Incident(alarm=alarm_id, room=room.code, since=since, until=until,

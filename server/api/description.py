@@ -66,7 +66,7 @@ def _fonds_public(session: Session, fonds: Fonds) -> FondsPublic:
 def _fonds(session: Session, code: str) -> Fonds:
     fonds = session.exec(select(Fonds).where(Fonds.code == code.strip())).first()
     if fonds is None:
-        raise NotFound(f"no fonds has the code {code.strip()}")
+        raise NotFound("no fonds has the code {code}", code=code.strip())
     return fonds
 
 
@@ -74,7 +74,8 @@ def _fonds(session: Session, code: str) -> Fonds:
 def create_fonds(data: FondsCreate, session: SessionDep, user: Archivist):
     """Register a fonds (全宗号, 全宗名称, 档案馆代码): the top level of description."""
     if session.exec(select(Fonds.id).where(Fonds.code == data.code)).first():
-        raise Conflict(f"a fonds with the code {data.code} already exists", field="code")
+        raise Conflict("a fonds with the code {code} already exists",
+                       code=data.code, field="code")
     fonds = Fonds(**data.model_dump(), created_at=now())
     session.add(fonds)
     session.flush()
@@ -104,9 +105,11 @@ def set_template(code: str, category: str, data: ReferenceTemplateCreate, sessio
     """Set how the 档号 of this fonds and 门类 are formed; codes are checked and built by it."""
     fonds = _fonds(session, code)
     if category != data.category:
-        raise Invalid(f"the path names 门类 {category}, the body {data.category}", field="category")
+        raise Invalid("the path names 门类 {category}, the body {data_category}",
+                      category=category, data_category=data.category, field="category")
     if category not in reference_codes.CATEGORIES:
-        raise Invalid(f"门类 {category!r} is none of {', '.join(reference_codes.CATEGORIES)}",
+        raise Invalid("门类 {category!r} is none of {categories}",
+                      category=category, categories=', '.join(reference_codes.CATEGORIES),
                       field="category")
     template = session.exec(select(ReferenceTemplate).where(
         ReferenceTemplate.fonds == fonds.code, ReferenceTemplate.category == category)).first()
@@ -129,7 +132,8 @@ def read_register(register_id: RowId, session: SessionDep, user: Reader):
     """One imported register (归档登记): what it held and the checks run over it."""
     register = session.get(RegisterImport, register_id)
     if register is None:
-        raise NotFound(f"no register import {register_id}")
+        raise NotFound("no register import {register_id}",
+                       register_id=register_id)
     allowed = set(session.exec(select(Record.reference_code).where(
         col(Record.reference_code).in_(register.references),
         col(Record.classification).in_(clearance_levels(user.clearance)))).all())

@@ -52,7 +52,8 @@ def _single(kind: str):
               rfid: bool = Query(True, description="ZPL: write the EPC to the tag and read it back")):
         labels = labelling.labels_for(session, [code], scheme=scheme, clearance=user.clearance)
         if labels[0].code[0] != kind[0].upper():
-            raise Invalid(f"{code.strip().upper()} is not a {kind} code", field="code")
+            raise Invalid("{code} is not a {kind} code",
+                          code=code.strip().upper(), kind=kind, field="code")
         single_layout = layout or ("100x50" if fmt == "pdf" else None)
         return _answer(labels, output=fmt, layout=single_layout, dpi=dpi, rfid=rfid,
                        filename=code.strip().upper())

@@ -51,5 +51,5 @@ def read(loan_id: RowId, session: SessionDep, user: Reader):
     """One loan (a borrower sees only their own)."""
     loan = loans.by_id(session, loan_id)
     if user.role == Role.BORROWER and loan.borrower != user.username:
-        raise NotFound(f"there is no loan {loan_id}")
+        raise NotFound("there is no loan {loan_id}", loan_id=loan_id)
     return loans.present(session, [loan])[0]

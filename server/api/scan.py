@@ -47,7 +47,8 @@ def scan_in_mode(body: ScanIn, session: SessionDep, scheme: SchemeDep,
     back the `location` of a `target` outcome with the boxes after it.
     """
     if body.device and session.get(Device, body.device) is None:
-        raise Invalid(f"no device is registered with the id {body.device!r}", field="device")
+        raise Invalid("no device is registered with the id {device!r}",
+                      device=body.device, field="device")
     outcome = scan.handle(session, body.code, mode=body.mode, target=body.target, scheme=scheme,
                           clearance=user.clearance, user=user.username, device=body.device,
                           stocktake_id=body.stocktake, policy=Policy.from_settings(settings))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
+from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
 from server.models.columns import Timestamp
@@ -22,7 +23,10 @@ class Alarm(SQLModel, table=True):
     kind: str = Field(max_length=40, index=True)
     severity: str = Field(max_length=10)
     subject: str = Field(max_length=100, index=True)
-    message: str = Field(max_length=500)
+    message: str = Field(max_length=500)  # in English; the words as they were when raised
+    # The message's key and values (translations.Message.as_json), so a page says it in its
+    # language; null on alarms raised before there were keys, which show `message`.
+    wording: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     state: str = Field(default="active", max_length=20, index=True)
     raised_at: datetime = Field(sa_type=Timestamp)
     cleared_at: datetime | None = Field(default=None, sa_type=Timestamp)

@@ -7,6 +7,7 @@ is active or acknowledged; a condition that passes clears the open one. Every ch
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -15,6 +16,7 @@ from server.models.alarms import Alarm
 from server.services import audit, news
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 from server.services.listing import page
+from server.services.translations import Message
 
 SEVERITIES = ("info", "warning", "critical")
 STATES = ("active", "acknowledged", "cleared")
@@ -33,7 +35,8 @@ def open_alarm(session: Session, *, kind: str, subject: str) -> Alarm | None:
 
 
 def raise_alarm(
-    session: Session, *, kind: str, subject: str, message: str, severity: str = "warning",
+    session: Session, *, kind: str, subject: str, message: str | Message,
+    severity: str = "warning",
     at: datetime | None = None,
 ) -> tuple[Alarm, bool]:
     """Raise an alarm unless the same one is already open; returns (alarm, newly raised).
@@ -41,13 +44,15 @@ def raise_alarm(
     `at` is when the condition was met (a reading's own ts); now when not given.
     """
     if severity not in SEVERITIES:
-        raise Invalid(f"severity must be one of {', '.join(SEVERITIES)}", field="severity")
+        raise Invalid("severity must be one of {severities}",
+                      severities=', '.join(SEVERITIES), field="severity")
     existing = open_alarm(session, kind=kind, subject=subject)
     if existing is not None:
         return existing, False
+    english, wording = _worded(message)
     alarm = Alarm(
-        kind=kind, severity=severity, subject=subject, message=message[:500], state="active",
-        raised_at=at or now(),
+        kind=kind, severity=severity, subject=subject, message=english, wording=wording,
+        state="active", raised_at=at or now(),
     )
     session.add(alarm)
     session.flush()
@@ -55,13 +60,28 @@ def raise_alarm(
     return alarm, True
 
 
-def escalate(session: Session, alarm: Alarm, *, severity: str, message: str | None = None) -> None:
+def _worded(message: str | Message) -> tuple[str, dict[str, Any] | None]:
+    # the English for MQTT and old readers; the key and values for the pages' languages
+    if isinstance(message, Message):
+        return message.english[:500], message.as_json()
+    return message[:500], None
+
+
+def said_by(alarm: Alarm) -> Message:
+    """What the alarm says, to put in a language (its English when it was raised without keys)."""
+    if alarm.wording:
+        return Message.from_json(alarm.wording)
+    return Message(alarm.message)
+
+
+def escalate(session: Session, alarm: Alarm, *, severity: str,
+             message: str | Message | None = None) -> None:
     """Raise an open alarm's severity (it has lasted); announced like any change."""
     if SEVERITIES.index(severity) <= SEVERITIES.index(alarm.severity):
         return
     alarm.severity = severity
     if message:
-        alarm.message = message[:500]
+        alarm.message, alarm.wording = _worded(message)
     session.flush()
     news.tell(session, changed(alarm))
 
@@ -69,7 +89,7 @@ def escalate(session: Session, alarm: Alarm, *, severity: str, message: str | No
 def _get(session: Session, alarm_id: int) -> Alarm:
     alarm = session.get(Alarm, alarm_id)
     if alarm is None:
-        raise NotFound(f"no alarm has the id {alarm_id}")
+        raise NotFound("no alarm has the id {alarm_id}", alarm_id=alarm_id)
     return alarm
 
 
@@ -80,8 +100,9 @@ def acknowledge(session: Session, alarm_id: int, *, actor: str, note: str) -> Al
     if not note:
         raise Invalid("say what is being done about it: the note is empty", field="note")
     if alarm.state != "active":
-        raise Conflict(f"alarm {alarm_id} is {alarm.state}, not active: only an active alarm "
-                       "can be acknowledged")
+        raise Conflict("alarm {alarm_id} is {state}, not active: only an active alarm can be "
+                       "acknowledged",
+                       alarm_id=alarm_id, state=alarm.state)
     alarm.state, alarm.acknowledged_at, alarm.acknowledged_by = "acknowledged", now(), actor
     alarm.acknowledge_note = note[:1000]
     session.flush()
@@ -107,11 +128,12 @@ def clear(session: Session, alarm_id: int, *, actor: str, role: str = "admin",
     alarm = _get(session, alarm_id)
     note = (note or "").strip() or None
     if alarm.state not in OPEN:
-        raise Conflict(f"alarm {alarm_id} was already cleared")
+        raise Conflict("alarm {alarm_id} was already cleared", alarm_id=alarm_id)
     if guarded(alarm):
         if role not in CLEARERS:
-            raise Forbidden(f"only an archivist or an admin may clear a {alarm.severity} "
-                            f"{alarm.kind} alarm; your role is {role}")
+            raise Forbidden("only an archivist or an admin may clear a {severity} {kind} alarm; "
+                            "your role is {role}",
+                            severity=alarm.severity, kind=alarm.kind, role=role)
         if note is None:
             raise Invalid("clearing this alarm needs a note saying why", field="note")
     before = alarm.state

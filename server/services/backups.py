@@ -111,7 +111,8 @@ def _dump_database(engine: Engine, url: str,
         target = into / "database.pgdump"
         counts, head = _pg_dump(engine, url, target)
         return "postgresql", target, counts, head
-    raise Invalid(f"backups of {engine.dialect.name} databases are not supported",
+    raise Invalid("backups of {name} databases are not supported",
+                  name=engine.dialect.name,
                   field="database")
 
 
@@ -160,11 +161,13 @@ def read_manifest(archive: Path) -> dict[str, Any]:
         with tarfile.open(archive, "r") as tar:
             member = tar.extractfile(MANIFEST)
             if member is None:
-                raise Invalid(f"{archive} has no {MANIFEST}: not an archive-twin backup",
+                raise Invalid("{archive} has no {MANIFEST}: not an archive-twin backup",
+                              archive=archive, MANIFEST=MANIFEST,
                               field="archive")
             return json.loads(member.read())
     except (tarfile.TarError, KeyError, OSError, ValueError) as exc:
-        raise Invalid(f"{archive} is not a readable archive-twin backup: {exc}",
+        raise Invalid("{archive} is not a readable archive-twin backup: {exc}",
+                      archive=archive, exc=exc,
                       field="archive") from exc
 
 
@@ -180,22 +183,25 @@ def restore(archive: Path, engine: Engine, url: str, copies_root: Path) -> Resto
     against the manifest's SHA-256 first, and nothing is written when one does not match."""
     manifest = read_manifest(archive)
     if manifest.get("format") != FORMAT:
-        raise Invalid(f"backup format {manifest.get('format')} is not one this version reads",
+        raise Invalid("backup format {format} is not one this version reads",
+                      format=manifest.get('format'),
                       field="archive")
     full = holds_data(engine)
     if full:
-        raise Conflict(f"the configured database holds data ({', '.join(full[:5])}"
-                       f"{' …' if len(full) > 5 else ''}); restore only into an empty database "
-                       "(create a new one and point ARCHIVE_TWIN_DATABASE_URL at it)",
+        raise Conflict("the configured database holds data ({choices}{more}); restore only into "
+                       "an empty database (create a new one and point ARCHIVE_TWIN_DATABASE_URL "
+                       "at it)",
+                       choices=', '.join(full[:5]), more=' …' if len(full) > 5 else '',
                        field="database")
     if copies_root.exists() and any(p.is_file() for p in copies_root.rglob("*")
                                     if "incoming" not in p.relative_to(copies_root).parts):
-        raise Conflict(f"the copy store {copies_root} is not empty; restore into an empty one",
+        raise Conflict("the copy store {copies_root} is not empty; restore into an empty one",
+                       copies_root=copies_root,
                        field="copies")
     kind = manifest["database"]
     if kind != engine.dialect.name:
-        raise Invalid(f"this backup is of a {kind} database; the configured one is "
-                      f"{engine.dialect.name}", field="database")
+        raise Invalid("this backup is of a {kind} database; the configured one is {name}",
+                      kind=kind, name=engine.dialect.name, field="database")
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         with tarfile.open(archive, "r") as tar:
@@ -203,8 +209,9 @@ def restore(archive: Path, engine: Engine, url: str, copies_root: Path) -> Resto
         for name, facts in manifest["members"].items():
             path = work / name
             if not path.is_file() or _sha256(path) != facts["sha256"]:
-                raise Invalid(f"{name} in {archive} does not match its SHA-256 in the manifest: "
-                              "the backup is damaged; nothing was restored", field="archive")
+                raise Invalid("{name} in {archive} does not match its SHA-256 in the manifest: "
+                              "the backup is damaged; nothing was restored",
+                              name=name, archive=archive, field="archive")
         dumped = work / manifest["database_file"]
         engine.dispose()
         if kind == "sqlite":

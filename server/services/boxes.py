@@ -31,7 +31,7 @@ def by_code(session: Session, code: str, *, for_update: bool = False) -> Box:
         query = query.with_for_update()
     box = session.exec(query).first()
     if box is None:
-        raise NotFound(f"no box has the code {code}")
+        raise NotFound("no box has the code {code}", code=code)
     return box
 
 
@@ -95,12 +95,13 @@ def move_box(
     """
     box = by_code(session, code, for_update=True)
     if box.status == BoxStatus.DISPOSED:
-        raise Conflict(f"box {box.code} was disposed of; it cannot be moved")
+        raise Conflict("box {code} was disposed of; it cannot be moved",
+                       code=box.code)
     target = session.exec(
         select(Location).where(Location.code == to.strip().upper()).with_for_update()
     ).first()
     if target is None:
-        raise Invalid(f"no location has the code {to.strip().upper()}", field="to")
+        raise Invalid("no location has the code {to}", to=to.strip().upper(), field="to")
     if box.location_id == target.id:
         return box, None
     if check_capacity:
@@ -142,8 +143,9 @@ def check_room_for(session: Session, target: Location, *, box_codes: list[str]) 
     if len(present) + len(box_codes) > target.capacity:
         listed = ", ".join(sorted(present)[:10]) or "nothing"
         raise Conflict(
-            f"{target.code} ({target.path}) is full: it holds {len(present)} of "
-            f"{target.capacity} boxes ({listed})",
+            "{code} ({path}) is full: it holds {present} of {capacity} boxes ({listed})",
+            code=target.code, path=target.path, present=len(present), capacity=target.capacity,
+            listed=listed,
             field="to",
         )
 

@@ -89,7 +89,7 @@ def _scope_records(session: Session, request: CheckRequest, clearance: str
     if scope.import_ is not None:
         register = session.get(RegisterImport, scope.import_)
         if register is None:
-            raise NotFound(f"no register import {scope.import_}", field="import")
+            raise NotFound("no register import {import_}", import_=scope.import_, field="import")
         query = query.where(col(Record.reference_code).in_(register.references))
     if scope.fonds:
         query = query.where(Record.fonds == scope.fonds)
@@ -144,7 +144,7 @@ def by_id(session: Session, check_id: int) -> FourPropertyCheck:
     """One stored check, or NotFound."""
     check = session.get(FourPropertyCheck, check_id)
     if check is None:
-        raise NotFound(f"no four-property check {check_id}")
+        raise NotFound("no four-property check {check_id}", check_id=check_id)
     return check
 
 

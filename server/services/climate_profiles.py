@@ -63,8 +63,11 @@ def by_name(session: Session, name: str, *, field: str | None = "profile") -> Cl
     found = session.get(ClimateProfile, name) or BUILTIN.get(name)
     if found is None:
         known = ", ".join(p.name for p in all_profiles(session))
-        message = f"no climate profile is named {name!r}; known: {known}"
-        raise Invalid(message, field=field) if field else NotFound(message)
+        if field:
+            raise Invalid("no climate profile is named {name!r}; known: {known}", field=field,
+                          name=name, known=known)
+        raise NotFound("no climate profile is named {name!r}; known: {known}", name=name,
+                       known=known)
     return found
 
 

@@ -47,7 +47,7 @@ def month_span(month: str) -> tuple[datetime, datetime]:
     try:
         start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
     except ValueError:
-        raise Invalid(f"month must be YYYY-MM, not {month!r}", field="month") from None
+        raise Invalid("month must be YYYY-MM, not {month!r}", month=month, field="month") from None
     nxt = (start + timedelta(days=32)).replace(day=1)
     return start, nxt
 

@@ -30,6 +30,7 @@ from server.models.alarms import Alarm
 from server.models.climate import ClimateProfile, ClimateSample
 from server.models.places import Location
 from server.services import alarms, climate_profiles
+from server.services.translations import Message, said
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ class Rule:
     kind: str
     out: Callable[[Moment, ClimateProfile, Rules], bool]
     back: Callable[[Moment, ClimateProfile, Rules], bool]
-    says: Callable[[Moment, ClimateProfile], str]
+    says: Callable[[Moment, ClimateProfile], Message]
 
 
 def _spread(values: tuple[float, ...]) -> float:
@@ -101,32 +102,38 @@ RULES: tuple[Rule, ...] = (
     Rule("temperature_high",
          lambda m, p, r: m.t_low > p.temperature_max,
          lambda m, p, r: m.t_low <= p.temperature_max - p.hysteresis_temperature_c,
-         lambda m, p: f"{m.t_low:.1f} °C is above the band's {p.temperature_max:g} °C"),
+         lambda m, p: said("{t:.1f} °C is above the band's {limit:g} °C", t=m.t_low,
+                           limit=p.temperature_max)),
     Rule("temperature_low",
          lambda m, p, r: m.t_high < p.temperature_min,
          lambda m, p, r: m.t_high >= p.temperature_min + p.hysteresis_temperature_c,
-         lambda m, p: f"{m.t_high:.1f} °C is below the band's {p.temperature_min:g} °C"),
+         lambda m, p: said("{t:.1f} °C is below the band's {limit:g} °C", t=m.t_high,
+                           limit=p.temperature_min)),
     Rule("humidity_high",
          lambda m, p, r: m.rh_low > p.humidity_max,
          lambda m, p, r: m.rh_low <= p.humidity_max - p.hysteresis_humidity_pct,
-         lambda m, p: f"{m.rh_low:.1f} %RH is above the band's {p.humidity_max:g} %RH"),
+         lambda m, p: said("{rh:.1f} %RH is above the band's {limit:g} %RH", rh=m.rh_low,
+                           limit=p.humidity_max)),
     Rule("humidity_low",
          lambda m, p, r: m.rh_high < p.humidity_min,
          lambda m, p, r: m.rh_high >= p.humidity_min + p.hysteresis_humidity_pct,
-         lambda m, p: f"{m.rh_high:.1f} %RH is below the band's {p.humidity_min:g} %RH"),
+         lambda m, p: said("{rh:.1f} %RH is below the band's {limit:g} %RH", rh=m.rh_high,
+                           limit=p.humidity_min)),
     Rule("mould_risk",
          lambda m, p, r: m.rh_low >= MOULD_RH and 2.0 <= m.t_low <= 45.0,
          lambda m, p, r: m.rh_low < MOULD_RH - p.hysteresis_humidity_pct,
-         lambda m, p: f"{m.rh_low:.1f} %RH at {m.t_low:.1f} °C: mould can grow from 65 %RH"),
+         lambda m, p: said("{rh:.1f} %RH at {t:.1f} °C: mould can grow from 65 %RH",
+                           rh=m.rh_low, t=m.t_low)),
     Rule("sensor_disagreement",
          lambda m, p, r: _spread(m.temperatures) > r.disagreement_c
          or _spread(m.humidities) > r.disagreement_pct,
          lambda m, p, r: _spread(m.temperatures) <= r.disagreement_c - p.hysteresis_temperature_c
          and _spread(m.humidities) <= r.disagreement_pct - p.hysteresis_humidity_pct,
-         lambda m, p: f"the room's {len(m.sensors)} sensors disagree: "
-         f"{min(m.temperatures):.1f}–{max(m.temperatures):.1f} °C, "
-         f"{min(m.humidities):.1f}–{max(m.humidities):.1f} %RH "
-         f"({', '.join(m.sensors)})"),
+         lambda m, p: said("the room's {count} sensors disagree: {t_min:.1f}–{t_max:.1f} °C, "
+                           "{rh_min:.1f}–{rh_max:.1f} %RH ({sensors})", count=len(m.sensors),
+                           t_min=min(m.temperatures), t_max=max(m.temperatures),
+                           rh_min=min(m.humidities), rh_max=max(m.humidities),
+                           sensors=", ".join(m.sensors))),
 )
 
 # Warnings on raising; temperature and humidity rules turn critical after escalate_s.
@@ -217,9 +224,9 @@ def judge_room(session: Session, room: Location, *, earliest: datetime,
                 elif (run_start is not None and rule.kind not in NEVER_CRITICAL
                       and m.ts - as_utc(alarm.raised_at) + hold >= escalate_after
                       and alarm.severity != "critical"):
-                    alarms.escalate(session, alarm, severity="critical", message=(
-                        f"{room.name}: {rule.says(m, profile)} for more than "
-                        f"{profile.escalate_s // 60} min"))
+                    alarms.escalate(session, alarm, severity="critical", message=said(
+                        "{room}: {condition} for more than {minutes} min", room=room.name,
+                        condition=rule.says(m, profile), minutes=profile.escalate_s // 60))
                     changed.append(alarm)
                 continue
             if run_start is None:
@@ -229,8 +236,9 @@ def judge_room(session: Session, room: Location, *, earliest: datetime,
                 alarm, _ = alarms.raise_alarm(
                     session, kind=rule.kind, subject=room.code, at=m.ts,
                     severity="warning",
-                    message=f"{room.name}: {rule.says(m, profile)} since "
-                            f"{start.isoformat(timespec='minutes')}")
+                    message=said("{room}: {condition} since {start}", room=room.name,
+                                 condition=rule.says(m, profile),
+                                 start=start.isoformat(timespec="minutes")))
                 changed.append(alarm)
                 last = m.ts
     changed += _judge_swing(session, room, profile, room_moments[-1].ts)
@@ -264,9 +272,10 @@ def _judge_swing(session: Session, room: Location, profile: ClimateProfile,
     over = swing_t > profile.swing_temperature_c or swing_rh > profile.swing_humidity_pct
     if alarm is None and over:
         alarm, _ = alarms.raise_alarm(
-            session, kind="daily_swing", subject=room.code, at=at, message=(
-                f"{room.name}: in 24 h the climate swung {swing_t:.1f} °C and {swing_rh:.1f} %RH "
-                f"(allowed {profile.swing_temperature_c:g} °C, {profile.swing_humidity_pct:g} %RH)"))
+            session, kind="daily_swing", subject=room.code, at=at, message=said(
+                "{room}: in 24 h the climate swung {t:.1f} °C and {rh:.1f} %RH (allowed "
+                "{t_allowed:g} °C, {rh_allowed:g} %RH)", room=room.name, t=swing_t, rh=swing_rh,
+                t_allowed=profile.swing_temperature_c, rh_allowed=profile.swing_humidity_pct))
         return [alarm]
     if alarm is not None and not over and swing_t <= profile.swing_temperature_c - (
             profile.hysteresis_temperature_c / 2) and swing_rh <= profile.swing_humidity_pct - (
@@ -299,8 +308,8 @@ def judge(session: Session, earliest: dict[int, datetime], *, rules: Rules = Rul
 BINARY_KINDS = ("leak", "smoke", "door", "power", "gas")
 BINARY_SEVERITY = {"leak": "critical", "smoke": "critical", "gas": "critical",
                    "power": "warning", "door": "warning"}
-BINARY_SAYS = {"leak": "water leak", "smoke": "smoke", "door": "door open",
-               "power": "power failure", "gas": "gas"}
+BINARY_SAYS = {"leak": said("water leak"), "smoke": said("smoke"), "door": said("door open"),
+               "power": said("power failure"), "gas": said("gas")}
 
 
 def binary_event(session: Session, *, sensor: str, room: Location | None, kind: str,
@@ -308,9 +317,10 @@ def binary_event(session: Session, *, sensor: str, room: Location | None, kind: 
     """A leak, smoke, door, power or gas sensor changed: raise at once, or clear."""
     subject = room.code if room is not None else sensor
     if active:
-        where = room.name if room is not None else "an unplaced sensor"
+        where = room.name if room is not None else said("an unplaced sensor")
         alarm, _ = alarms.raise_alarm(
             session, kind=kind, subject=subject, severity=BINARY_SEVERITY[kind], at=at,
-            message=f"{where}: {BINARY_SAYS[kind]} reported by sensor {sensor}")
+            message=said("{where}: {what} reported by sensor {sensor}", where=where,
+                         what=BINARY_SAYS[kind], sensor=sensor))
         return alarm
     return alarms.clear_condition(session, kind=kind, subject=subject, at=at)

@@ -72,7 +72,8 @@ class Intake:
         self.size += len(chunk)
         if self.size > self._max:
             self.discard()
-            raise TooLarge(f"the file is larger than the limit of {self._max:,} bytes")
+            raise TooLarge("the file is larger than the limit of {_max:,} bytes",
+                           _max=self._max)
         self._hash.update(chunk)
         self._file.write(chunk)
 
@@ -392,10 +393,12 @@ def get_copy(session: Session, copy_id: int, *, clearance: str) -> tuple[Electro
     above the clearance (a different answer would tell that the record exists)."""
     copy = session.get(ElectronicCopy, copy_id)
     if copy is None:
-        raise NotFound(f"no electronic copy has the id {copy_id}")
+        raise NotFound("no electronic copy has the id {copy_id}",
+                       copy_id=copy_id)
     record = session.get(Record, copy.record_id)
     if record is None or not may_see(clearance, record.classification):
-        raise _AboveClearance(f"no electronic copy has the id {copy_id}")
+        raise _AboveClearance("no electronic copy has the id {copy_id}",
+                              copy_id=copy_id)
     return copy, record
 
 
@@ -421,8 +424,9 @@ def open_for_download(session: Session, store: CopyStore, copy_id: int, *, clear
             raise
     path = store.path_of(copy.sha256)
     if not path.is_file():
-        raise NotFound(f"the bytes of copy {copy_id} are missing from the store; "
-                       "run `archive-twin copies verify`")
+        raise NotFound("the bytes of copy {copy_id} are missing from the store; run "
+                       "`archive-twin copies verify`",
+                       copy_id=copy_id)
     audit.record(session, actor=actor, action="download", entity="copy", entity_id=str(copy.id),
                  after={"record": record.reference_code, "sha256": copy.sha256,
                         "file_name": copy.file_name})

@@ -27,6 +27,7 @@ from server.models.places import Location
 from server.services import alarms, audit, locations, news
 from server.services.errors import Conflict, Invalid, NotFound
 from server.services.listing import page
+from server.services.translations import said
 
 RAW_KEPT = 256
 
@@ -34,7 +35,8 @@ RAW_KEPT = 256
 def register(session: Session, data: DeviceCreate, *, actor: str) -> Device:
     """Add a device under the id it uses on the wire."""
     if session.get(Device, data.id):
-        raise Conflict(f"a device with the id {data.id!r} is already registered", field="id")
+        raise Conflict("a device with the id {id!r} is already registered",
+                       id=data.id, field="id")
     antennas, room = _checked(session, type=data.type, role=data.role, antennas=data.antennas,
                               room=data.room)
     device = Device(
@@ -104,7 +106,7 @@ def _checked(session: Session, *, type: str, role: str | None, antennas: dict[st
     if type == "reader" and role is None:
         raise Invalid("a reader needs a role: shelf, gate or handheld", field="role")
     if type != "reader" and role is not None:
-        raise Invalid(f"only readers have a role; a {type} has none", field="role")
+        raise Invalid("only readers have a role; a {type} has none", type=type, field="role")
     if role == "shelf" and not antennas:
         raise Invalid(
             'a shelf reader needs its antennas mapped to locations, e.g. {"1": "L00001042"}',
@@ -113,11 +115,13 @@ def _checked(session: Session, *, type: str, role: str | None, antennas: dict[st
     mapped: dict[str, str] = {}
     for antenna, code in antennas.items():
         if not antenna.isdigit() or not 1 <= int(antenna) <= 64:
-            raise Invalid(f"antenna {antenna!r} is not a port number 1 to 64", field="antennas")
+            raise Invalid("antenna {antenna!r} is not a port number 1 to 64",
+                          antenna=antenna, field="antennas")
         mapped[str(int(antenna))] = locations.by_code(session, code, field="antennas").code
     place = locations.by_code(session, room, field="room") if room else None
     if place is not None and place.kind != "room":
-        raise Invalid(f"{place.code} is a {place.kind}, not a room", field="room")
+        raise Invalid("{code} is a {kind}, not a room",
+                      code=place.code, kind=place.kind, field="room")
     if type == "sensor" and place is None:
         raise Invalid("a climate sensor needs the room it measures", field="room")
     if role == "gate" and place is None:
@@ -129,7 +133,8 @@ def get(session: Session, device_id: str) -> Device:
     """The device with this id, or NotFound."""
     device = session.get(Device, device_id)
     if device is None:
-        raise NotFound(f"no device is registered with the id {device_id!r}")
+        raise NotFound("no device is registered with the id {device_id!r}",
+                       device_id=device_id)
     return device
 
 
@@ -228,7 +233,8 @@ def mark_state(session: Session, device: Device, state: str, *, at: datetime,
         seen = device.last_seen_at.isoformat(timespec="seconds") if device.last_seen_at else "never"
         alarm, new = alarms.raise_alarm(
             session, kind=offline_kind(device), subject=device.id, severity="warning",
-            message=f"{device.type} {device.id} is offline (last heard: {seen})",
+            message=said("{type} {id} is offline (last heard: {seen})", type=device.type,
+                         id=device.id, seen=seen),
         )
         return alarm if new else None
     return alarms.clear_condition(session, kind=offline_kind(device), subject=device.id)

@@ -39,8 +39,9 @@ def ask(session: Session, request: LendingRequest, references: Iterable[str], *,
         held = session.exec(select(func.count()).select_from(ElectronicCopy)
                             .where(ElectronicCopy.record_id == record.id)).one()
         if not held:
-            raise Invalid(f"record {record.reference_code} has no electronic copy to download; "
-                          "ask for it in the reading room or to take away", field="records")
+            raise Invalid("record {reference_code} has no electronic copy to download; ask for "
+                          "it in the reading room or to take away",
+                          reference_code=record.reference_code, field="records")
         session.add(DownloadGrant(request_id=request.id or 0, record_id=record.id or 0,
                                   borrower=borrower.username))
         asked.append(record.reference_code)
@@ -64,8 +65,8 @@ def grant(session: Session, request: LendingRequest, *, borrower: User, days: in
     shown = []
     for row, record in grants_of(session, request):
         if not people.may_see(borrower.clearance, record.classification):
-            raise Conflict(f"a record asked for is now above {borrower.username}'s clearance "
-                           f"({borrower.clearance})")
+            raise Conflict("a record asked for is now above {username}'s clearance ({clearance})",
+                           username=borrower.username, clearance=borrower.clearance)
         row.expires_at = until
         session.add(row)
         shown.append(record.reference_code)
@@ -108,6 +109,8 @@ def check(session: Session, user: User, record: Record) -> None:
         else:
             why = f"your download access to {record.reference_code} ended: request " \
                   f"{request_id} is {state}"
-        raise Forbidden(f"{why}; ask again with POST /api/requests mode download")
-    raise Forbidden(f"copies of {record.reference_code} are downloaded on an approved "
-                    "request: ask with POST /api/requests mode download")
+        raise Forbidden("{why}; ask again with POST /api/requests mode download",
+                        why=why)
+    raise Forbidden("copies of {reference_code} are downloaded on an approved request: ask with "
+                    "POST /api/requests mode download",
+                    reference_code=record.reference_code)

@@ -50,23 +50,24 @@ def place(session: Session, data: HoldCreate, *, borrower: User) -> Hold:
     if data.record:
         record = records.by_reference(session, data.record, clearance=borrower.clearance)
         if record.box_id is None:
-            raise Conflict(f"record {record.reference_code} is in no box yet", field="record")
+            raise Conflict("record {reference_code} is in no box yet",
+                           reference_code=record.reference_code, field="record")
         box = session.get(Box, record.box_id)
         assert box is not None
     elif data.box:
         try:
             box = boxes.by_code(session, data.box, for_update=True)
         except NotFound as exc:
-            raise NotFound(exc.message, field="box") from exc
+            raise NotFound(exc.template, field="box", **exc.params) from exc
     else:
         raise Invalid("name the box or the record to hold", field="box")
     if box.status == BoxStatus.DISPOSED:
-        raise Conflict(f"box {box.code} was disposed of", field="box")
+        raise Conflict("box {code} was disposed of", code=box.code, field="box")
     mine = session.exec(select(Hold).where(Hold.box_id == box.id, Hold.borrower ==
                                            borrower.username, ACTIVE)).first()
     if mine is not None:
-        raise Conflict(f"you already hold box {box.code} (place {position(session, mine)} in "
-                       "the queue)", field="box")
+        raise Conflict("you already hold box {code} (place {position} in the queue)",
+                       code=box.code, position=position(session, mine), field="box")
     hold = Hold(box_id=saved_id(box), borrower=borrower.username,
                 record_id=record.id if record else None, placed_at=now())
     session.add(hold)
@@ -80,7 +81,7 @@ def by_id(session: Session, hold_id: int, *, viewer: User) -> Hold:
     """One hold; a borrower finds only their own."""
     hold = session.get(Hold, hold_id)
     if hold is None or (viewer.role not in STAFF and hold.borrower != viewer.username):
-        raise NotFound(f"there is no hold {hold_id}")
+        raise NotFound("there is no hold {hold_id}", hold_id=hold_id)
     return hold
 
 
@@ -88,7 +89,8 @@ def cancel(session: Session, hold_id: int, *, viewer: User) -> None:
     """Leave the queue (the borrower's own hold, or staff)."""
     hold = by_id(session, hold_id, viewer=viewer)
     if hold.ended_at is not None:
-        raise Conflict(f"hold {hold_id} already ended ({hold.ended_reason})")
+        raise Conflict("hold {hold_id} already ended ({ended_reason})",
+                       hold_id=hold_id, ended_reason=hold.ended_reason)
     hold.ended_at = now()
     hold.ended_reason = "cancelled"
     box = session.get(Box, hold.box_id)

@@ -164,7 +164,7 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # a broken workbook: say so rather than fail
-        raise Invalid(f"the file is not a readable XLSX workbook: {exc}", field="file") from exc
+        raise Invalid("the file is not a readable XLSX workbook: {exc}", exc=exc, field="file") from exc
     try:
         sheet = book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
@@ -494,7 +494,7 @@ def _write_row(session: Session, row: _Row, plan: _Plan, *, actor: str,
             try:
                 boxes.move_box(session, row.data.box, to=place.code, reason="import", user=actor)
             except DomainError as exc:
-                raise Conflict(exc.message, field="location") from exc
+                raise Conflict(exc.template, field="location", **exc.params) from exc
 
 
 def preview_records(session: Session, data: bytes, *, file_name: str | None = None,

@@ -34,12 +34,15 @@ def expand_range(first: str, last: str, *, at_most: int = MAX_BATCH) -> list[str
     except InvalidIdentifier as exc:
         raise Invalid(str(exc), field="range") from exc
     if kind_a != kind_b:
-        raise Invalid(f"a range stays within one kind: {first} is a {kind_a}, {last} a {kind_b}",
+        raise Invalid("a range stays within one kind: {first} is a {kind_a}, {last} a {kind_b}",
+                      first=first, kind_a=kind_a, last=last, kind_b=kind_b,
                       field="range")
     if b < a:
-        raise Invalid(f"the range runs backwards: {last} comes before {first}", field="range")
+        raise Invalid("the range runs backwards: {last} comes before {first}",
+                      last=last, first=first, field="range")
     if b - a + 1 > at_most:
-        raise Invalid(f"at most {at_most} labels at once; {first}…{last} is {b - a + 1}",
+        raise Invalid("at most {at_most} labels at once; {first}…{last} is {count}",
+                      at_most=at_most, first=first, last=last, count=b - a + 1,
                       field="range")
     prefix = first.strip().upper()[0]
     return [f"{prefix}{n:08d}" for n in range(a, b + 1)]
@@ -68,7 +71,7 @@ def _place(session: Session, code: str) -> Location:
     wanted = code.strip().upper()
     place = session.exec(select(Location).where(Location.code == wanted)).first()
     if place is None:
-        raise NotFound(f"no location has the code {wanted}", field="location")
+        raise NotFound("no location has the code {code}", code=wanted, field="location")
     return place
 
 
@@ -78,14 +81,16 @@ def labels_for(session: Session, codes: list[str], *, scheme: CodeScheme,
     if not codes:
         raise Invalid("name at least one box or location code", field="codes")
     if len(codes) > MAX_BATCH:
-        raise Invalid(f"at most {MAX_BATCH} labels at once, not {len(codes)}", field="codes")
+        raise Invalid("at most {MAX_BATCH} labels at once, not {count}",
+                      MAX_BATCH=MAX_BATCH, count=len(codes), field="codes")
     wanted = [c.strip().upper() for c in codes]
     boxes = {b.code: b for b in session.exec(select(Box).where(col(Box.code).in_(wanted)))}
     places = {p.code: p for p in session.exec(select(Location).where(col(Location.code).in_(wanted)))}
     unknown = [c for c in wanted if c not in boxes and c not in places]
     if unknown:
         listed = ", ".join(unknown[:10]) + (" …" if len(unknown) > 10 else "")
-        raise NotFound(f"{len(unknown)} code(s) name nothing registered: {listed}")
+        raise NotFound("{count} code(s) name nothing registered: {listed}",
+                       count=len(unknown), listed=listed)
     summaries = _box_summaries(session, [saved_id(b) for b in boxes.values()], clearance)
     homes = _paths(session, {b.home_id for b in boxes.values() if b.home_id})
     result: list[BoxLabel | LocationLabel] = []

@@ -23,8 +23,8 @@ def for_box(session: Session, code: str, request: LightRequest) -> LightSent:
     box = boxes.by_code(session, code)
     place = session.get(Location, box.location_id) if box.location_id else None
     if place is None:
-        raise Conflict(f"box {box.code} is {box.status.replace('_', ' ')} and on no shelf: "
-                       "there is no light to switch")
+        raise Conflict("box {code} is {status} and on no shelf: there is no light to switch",
+                       code=box.code, status=box.status.replace('_', ' '))
     return _command(session, place, request)
 
 

@@ -44,27 +44,33 @@ def lend(session: Session, code: str, data: LoanCreate, *, actor: str) -> tuple[
     box = boxes.by_code(session, code, for_update=True)
     current = open_loan(session, box)
     if current is not None:
-        raise Conflict(f"box {box.code} is already on loan to {current.borrower}, "
-                       f"due back {current.due_on.isoformat()}")
+        raise Conflict("box {code} is already on loan to {borrower}, due back {due_on}",
+                       code=box.code, borrower=current.borrower,
+                       due_on=current.due_on.isoformat())
     if box.status not in LENDABLE:
-        raise Conflict(f"box {box.code} is {box.status.replace('_', ' ')}: it cannot be lent")
+        raise Conflict("box {code} is {status}: it cannot be lent",
+                       code=box.code, status=box.status.replace('_', ' '))
     borrower = people.get_user(session, data.borrower.strip())
     if borrower is None or not borrower.active:
-        raise Invalid(f"nobody signs in as {data.borrower.strip()!r}; lend to a registered "
-                      "person (archive-twin users add, or POST /api/users)", field="borrower")
+        raise Invalid("nobody signs in as {borrower!r}; lend to a registered person "
+                      "(archive-twin users add, or POST /api/users)",
+                      borrower=data.borrower.strip(), field="borrower")
     if data.due_on < now().date():
-        raise Invalid(f"the due day {data.due_on.isoformat()} has passed; give a day from "
-                      "today on", field="due_on")
+        raise Invalid("the due day {due_on} has passed; give a day from today on",
+                      due_on=data.due_on.isoformat(), field="due_on")
     allowed = set(people.clearance_levels(borrower.clearance))
     held = set(session.exec(
         select(Record.classification).where(Record.box_id == box.id).distinct()
     ).all())
     above = sorted(held - allowed, key=CLASSIFICATIONS.index)
     if above:
-        raise Invalid(f"box {box.code} holds {above[-1]} records; {borrower.username}'s "
-                      f"clearance is {borrower.clearance}", field="borrower")
+        raise Invalid("box {code} holds {clearance} records; {username}'s clearance is "
+                      "{borrower_clearance}",
+                      code=box.code, clearance=above[-1], username=borrower.username,
+                      borrower_clearance=borrower.clearance, field="borrower")
     if requests.disposal_hold(session, box) is not None:
-        raise Conflict(f"box {box.code} is on hold for disposal: it cannot be lent")
+        raise Conflict("box {code} is on hold for disposal: it cannot be lent",
+                       code=box.code)
     return box, _hand_over(session, box, borrower, due_on=data.due_on, purpose=data.purpose,
                            actor=actor, request_id=None)
 
@@ -100,11 +106,11 @@ def check_out(session: Session, code: str, *, request_id: int | None, actor: str
     item, request = requests.waiting_item(session, box, request_id)
     borrower = people.get_user(session, request.borrower)
     if borrower is None or not borrower.active:
-        raise Conflict(f"{request.borrower} may no longer borrow (the account is gone or "
-                       "disabled)")
+        raise Conflict("{borrower} may no longer borrow (the account is gone or disabled)",
+                       borrower=request.borrower)
     refusal = requests.box_refusal(session, box, borrower, request_id=request.id)
     if refusal is not None:
-        raise Conflict(refusal)
+        raise refusal
     today = now().date()
     due = request.due_on or policy.due_on(request.mode, start=today)
     loan = _hand_over(session, box, borrower, due_on=max(due, today), purpose=request.purpose,
@@ -123,7 +129,7 @@ def give_back(session: Session, code: str, *, to: str | None, actor: str,
     box = boxes.by_code(session, code, for_update=True)
     loan = open_loan(session, box)
     if loan is None:
-        raise Conflict(f"box {box.code} is not on loan")
+        raise Conflict("box {code} is not on loan", code=box.code)
     before = boxes.snapshot(session, box)
     loan.returned_at = now()
     loan.returned_by = actor
@@ -151,20 +157,22 @@ def renew(session: Session, loan_id: int, *, due_on: date | None, viewer: User,
     """Renew an open loan within the limit; refused while someone holds the box."""
     loan = by_id(session, loan_id)
     if viewer.role not in requests.STAFF and loan.borrower != viewer.username:
-        raise NotFound(f"there is no loan {loan_id}")
+        raise NotFound("there is no loan {loan_id}", loan_id=loan_id)
     if loan.returned_at is not None:
-        raise Conflict(f"loan {loan.id} was returned; there is nothing to renew")
+        raise Conflict("loan {id} was returned; there is nothing to renew",
+                       id=loan.id)
     if loan.renewals >= policy.renewals:
-        raise Conflict(f"loan {loan.id} was renewed {loan.renewals} time(s): the limit is "
-                       f"{policy.renewals}")
+        raise Conflict("loan {id} was renewed {renewals} time(s): the limit is {policy_renewals}",
+                       id=loan.id, renewals=loan.renewals, policy_renewals=policy.renewals)
     waiting = holds.queue(session, loan.box_id)
     if waiting:
-        raise Conflict(f"{len(waiting)} borrower(s) hold this box: bring it back by "
-                       f"{loan.due_on.isoformat()}")
+        raise Conflict("{waiting} borrower(s) hold this box: bring it back by {due_on}",
+                       waiting=len(waiting), due_on=loan.due_on.isoformat())
     today = now().date()
     new_due = due_on or max(loan.due_on, today) + timedelta(days=policy.renewal_days)
     if new_due <= loan.due_on:
-        raise Invalid(f"a renewal moves the due day later than {loan.due_on.isoformat()}",
+        raise Invalid("a renewal moves the due day later than {due_on}",
+                      due_on=loan.due_on.isoformat(),
                       field="due_on")
     before = {"due_on": loan.due_on.isoformat(), "renewals": loan.renewals}
     loan.due_on = new_due
@@ -203,7 +211,7 @@ def by_id(session: Session, loan_id: int) -> Loan:
     """One loan, or NotFound."""
     loan = session.get(Loan, loan_id)
     if loan is None:
-        raise NotFound(f"there is no loan {loan_id}")
+        raise NotFound("there is no loan {loan_id}", loan_id=loan_id)
     return loan
 
 

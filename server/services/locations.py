@@ -41,8 +41,9 @@ def by_code(session: Session, code: str, *, field: str | None = None) -> Locatio
     code = code.strip().upper()
     location = session.exec(select(Location).where(Location.code == code)).first()
     if location is None:
-        message = f"no location has the code {code}"
-        raise Invalid(message, field=field) if field else NotFound(message)
+        if field:
+            raise Invalid("no location has the code {code}", field=field, code=code)
+        raise NotFound("no location has the code {code}", code=code)
     return location
 
 
@@ -57,22 +58,24 @@ def create_location(
     else:
         if not data.parent:
             raise Invalid(
-                f"a {data.kind} needs a parent: give the code of the location it is in",
+                "a {kind} needs a parent: give the code of the location it is in",
+                kind=data.kind,
                 field="parent",
             )
         parent = by_code(session, data.parent, field="parent")
         if LOCATION_KINDS.index(data.kind) <= LOCATION_KINDS.index(parent.kind):
             raise Invalid(
-                f"a {data.kind} cannot be inside a {parent.kind} ({parent.code}); the order is "
-                + " → ".join(LOCATION_KINDS),
-                field="kind",
+                "a {kind} cannot be inside a {parent_kind} ({parent_code}); the order is {order}",
+                kind=data.kind, parent_kind=parent.kind, parent_code=parent.code,
+                order=" → ".join(LOCATION_KINDS), field="kind",
             )
     same_parent = (
         Location.parent_id == parent.id if parent else col(Location.parent_id).is_(None)
     )
     if session.exec(select(Location.id).where(same_parent, Location.name == data.name)).first():
         where = parent.path if parent else "the site"
-        raise Conflict(f"{where} already has a location named {data.name!r}", field="name")
+        raise Conflict("{where} already has a location named {name!r}",
+                       where=where, name=data.name, field="name")
     site = ensure_site(session, scheme)
     location = Location(
         **data.model_dump(exclude={"parent"}),
@@ -109,8 +112,9 @@ def update_location(
         held = occupancy(session, saved_id(location))
         if held > changes["capacity"]:
             raise Conflict(
-                f"{location.code} holds {held} boxes now; move some out before lowering "
-                f"its capacity to {changes['capacity']}",
+                "{code} holds {held} boxes now; move some out before lowering its capacity to "
+                "{capacity}",
+                code=location.code, held=held, capacity=changes['capacity'],
                 field="capacity",
             )
     for key, value in changes.items():
@@ -157,7 +161,8 @@ def list_locations(
         query = query.where(Location.parent_id == by_code(session, parent).id)
     if kind:
         if kind not in LOCATION_KINDS:
-            raise Invalid(f"kind must be one of {', '.join(LOCATION_KINDS)}", field="kind")
+            raise Invalid("kind must be one of {location_kinds}",
+                          location_kinds=', '.join(LOCATION_KINDS), field="kind")
         query = query.where(Location.kind == kind)
     if q:
         query = query.where(col(Location.path).ilike(like_pattern(q), escape="\\"))

@@ -164,9 +164,10 @@ def import_package(session: Session, store: CopyStore, data: bytes, *, actor: st
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
-        raise Invalid(f"the package is not well-formed XML: {exc}", field="file") from exc
+        raise Invalid("the package is not well-formed XML: {exc}", exc=exc, field="file") from exc
     if root.tag != _q(ROOT):
-        raise Invalid(f"the package's root is {root.tag}, not {ROOT} in {NAMESPACE}",
+        raise Invalid("the package's root is {tag}, not {ROOT} in {NAMESPACE}",
+                      tag=root.tag, ROOT=ROOT, NAMESPACE=NAMESPACE,
                       field="file")
     entities = root.findall("e:被签名对象/e:封装内容/e:文件实体块/e:文件实体", _NS)
     if not entities:
@@ -202,7 +203,8 @@ def _documents(entity: ET.Element) -> list[tuple[str, bytes]]:
         try:
             blob = base64.b64decode(_text(coded, "编码数据") or "", validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise Invalid(f"document {label}: its 编码数据 is not base64", field="file") from exc
+            raise Invalid("document {label}: its 编码数据 is not base64",
+                          label=label, field="file") from exc
         digest = properties.find("e:校验码", _NS) if properties is not None else None
         algorithm = ((digest.get("算法") or "SHA-256").upper().replace("-", "")
                      if digest is not None else "")
@@ -212,14 +214,17 @@ def _documents(entity: ET.Element) -> list[tuple[str, bytes]]:
         elif algorithm == "SM3" and "sm3" in hashlib.algorithms_available:
             actual = hashlib.new("sm3", blob).hexdigest()
         else:
-            raise Invalid(f"document {label}: no digest this archive can verify "
-                          f"({algorithm or 'none'})", field="file")
+            raise Invalid("document {label}: no digest this archive can verify ({algorithm})",
+                          label=label, algorithm=algorithm or 'none', field="file")
         if actual != expected:
-            raise Invalid(f"document {label}: the data's {algorithm} digest is {actual[:16]}…, "
-                          f"the package says {expected[:16]}…", field="file")
+            raise Invalid("document {label}: the data's {algorithm} digest is {actual}…, the "
+                          "package says {expected}…",
+                          label=label, algorithm=algorithm, actual=actual[:16],
+                          expected=expected[:16], field="file")
         size = _text(properties, "计算机文件大小")
         if size is not None and size.isdigit() and int(size) != len(blob):
-            raise Invalid(f"document {label}: {len(blob):,} bytes, the package says {int(size):,}",
+            raise Invalid("document {label}: {length:,} bytes, the package says {size:,}",
+                          label=label, length=len(blob), size=int(size),
                           field="file")
         documents.append((file_name, blob))
     return documents
@@ -242,8 +247,9 @@ def _description(entity: ET.Element) -> RecordCreate:
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(p) for p in error["loc"]) or "内容描述"
-        raise Invalid(f"the description of {fields['reference_code']} does not read: {where}: "
-                      f"{error['msg']}", field="file") from exc
+        raise Invalid("the description of {reference_code} does not read: {where}: {problem}",
+                      reference_code=fields['reference_code'], where=where,
+                      problem=error['msg'], field="file") from exc
 
 
 def _check_fingerprint(root: ET.Element) -> None:
@@ -257,5 +263,6 @@ def _check_fingerprint(root: ET.Element) -> None:
         return  # a real signature (SM2 ...) this archive holds no certificate to verify
     if fingerprint(signed) != (written.text or "").strip().lower():
         title = _text(signed.find("e:封装内容/e:文件实体块/e:文件实体", _NS), "档号") or "?"
-        raise Invalid(f"the package of {title} was altered after it was made: its 被签名对象 "
-                      "no longer matches the digest in its 电子签名块", field="file")
+        raise Invalid("the package of {title} was altered after it was made: its 被签名对象 no longer "
+                      "matches the digest in its 电子签名块",
+                      title=title, field="file")

@@ -49,17 +49,20 @@ def create_user(
     """Add a person; the username must be new."""
     email = checked_email(email)
     if role not in ROLES:
-        raise Invalid(f"role must be one of {', '.join(ROLES)}, not {role!r}", field="role")
+        raise Invalid("role must be one of {roles}, not {role!r}",
+                      roles=', '.join(ROLES), role=role, field="role")
     clearance = clearance or DEFAULT_CLEARANCE[role]
     if clearance not in CLEARANCE_ORDER:
         raise Invalid(
-            f"clearance must be one of {', '.join(CLEARANCE_ORDER)}, not {clearance!r}",
+            "clearance must be one of {clearance_order}, not {clearance!r}",
+            clearance_order=', '.join(CLEARANCE_ORDER), clearance=clearance,
             field="clearance",
         )
     if len(password) < 8:
         raise Invalid("the password needs at least 8 characters", field="password")
     if session.exec(select(User).where(User.username == username)).first():
-        raise Conflict(f"a user named {username!r} already exists", field="username")
+        raise Conflict("a user named {username!r} already exists",
+                       username=username, field="username")
     user = User(
         username=username,
         full_name=full_name,
@@ -85,7 +88,8 @@ def checked_email(email: str | None) -> str | None:
     local, at, domain = email.rpartition("@")
     if not at or not local or "." not in domain.strip(".") or any(c.isspace() for c in email) \
             or "@" in domain or len(email) > 200:
-        raise Invalid(f"{email!r} is not an e-mail address (like li.wei@example.org)",
+        raise Invalid("{email!r} is not an e-mail address (like li.wei@example.org)",
+                      email=email,
                       field="email")
     return email
 
@@ -120,19 +124,20 @@ def change_user(session: Session, username: str, *, actor: str, role: str | None
     """
     user = get_user(session, username)
     if user is None:
-        raise NotFound(f"no user named {username!r}", field="username")
+        raise NotFound("no user named {username!r}", username=username, field="username")
     before = {"role": user.role, "clearance": user.clearance, "disabled": not user.active,
               "email": user.email}
     if email is not None or clear_email:
         user.email = checked_email(email)
     if role is not None:
         if role not in ROLES:
-            raise Invalid(f"role must be one of {', '.join(ROLES)}, not {role!r}", field="role")
+            raise Invalid("role must be one of {roles}, not {role!r}",
+                          roles=', '.join(ROLES), role=role, field="role")
         user.role = role
     if clearance is not None:
         if clearance not in CLEARANCE_ORDER:
-            raise Invalid(f"clearance must be one of {', '.join(CLEARANCE_ORDER)}, "
-                          f"not {clearance!r}", field="clearance")
+            raise Invalid("clearance must be one of {clearance_order}, not {clearance!r}",
+                          clearance_order=', '.join(CLEARANCE_ORDER), clearance=clearance, field="clearance")
         user.clearance = clearance
     ended = 0
     if password is not None:

@@ -51,6 +51,7 @@ from server.models.stocktakes import Stocktake
 from server.services import alarms, boxes, loans, locations, stocktake
 from server.services.codes import CodeScheme
 from server.services.errors import Conflict
+from server.services.translations import said
 
 BOXES_TTL_S = 30.0
 LAST_SEEN_FLUSH_S = 5.0
@@ -351,7 +352,8 @@ class Placement:
             if place.capacity is not None and locations.occupancy(session, saved_id(place)) > place.capacity:
                 alarms.raise_alarm(
                     session, kind="over_capacity", subject=place.code, severity="warning",
-                    message=f"{place.path} holds more boxes than its capacity of {place.capacity}")
+                    message=said("{path} holds more boxes than its capacity of {capacity}",
+                                 path=place.path, capacity=place.capacity))
         return moved
 
     def flush_last_seen(self, engine: Engine, *, force: bool = False) -> bool:
@@ -450,7 +452,8 @@ class Placement:
         door = reader.room_path or reader.id
         alarms.raise_alarm(
             session, kind="unauthorized_removal", subject=box.code, severity="critical",
-            message=f"box {box.code} passed the door of {door} without a loan ({reader.id})")
+            message=said("box {code} passed the door of {door} without a loan ({reader})",
+                         code=box.code, door=door, reader=reader.id))
 
     def _found(self, session: Session, box_id: int, reader: Reader) -> None:
         box = session.get(Box, box_id)

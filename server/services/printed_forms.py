@@ -38,7 +38,8 @@ def select_records(session: Session, *, clearance: str, fonds: str | None = None
         query = query.where(col(Record.reference_code).in_(references))
     rows = list(session.exec(query.order_by(col(Record.reference_code)).limit(MAX_ROWS + 1)))
     if len(rows) > MAX_ROWS:
-        raise Invalid(f"more than {MAX_ROWS:,} records: narrow the catalogue by fonds or year",
+        raise Invalid("more than {MAX_ROWS:,} records: narrow the catalogue by fonds or year",
+                      MAX_ROWS=MAX_ROWS,
                       field="fonds")
     return rows
 
@@ -159,9 +160,10 @@ def filing_stamps_pdf(rows: list[Record], *, layout: str = "a4-3x8") -> bytes:
         raise Invalid(str(exc), field="layout") from exc
     cell_w, cell_h = STAMP_CELL
     if stock.label_width < 3 * cell_w or stock.label_height < 2 * cell_h:
-        raise Invalid(f"a filing stamp needs a label of at least {3 * cell_w:g} × {2 * cell_h:g} mm;"
-                      f" {stock.name or layout} has {stock.label_width:g} × "
-                      f"{stock.label_height:g} mm", field="layout")
+        raise Invalid("a filing stamp needs a label of at least {width:g} × {height:g} mm; "
+                      "{stock} has {label_width:g} × {label_height:g} mm",
+                      width=3 * cell_w, height=2 * cell_h, stock=stock.name or layout,
+                      label_width=stock.label_width, label_height=stock.label_height, field="layout")
     font, *_ = _styles()
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=(stock.page_width * mm, stock.page_height * mm))

@@ -37,7 +37,8 @@ def by_reference(session: Session, reference_code: str, *, clearance: str = HIGH
         if alt != wanted:
             record = session.exec(select(Record).where(Record.reference_code == alt)).first()
     if record is None or not may_see(clearance, record.classification):
-        raise NotFound(f"no record with the reference code {wanted} (that you may see)")
+        raise NotFound("no record with the reference code {wanted} (that you may see)",
+                       wanted=wanted)
     return record
 
 
@@ -46,7 +47,7 @@ def _box_id(session: Session, code: str | None) -> int | None:
         return None
     box = session.exec(select(Box).where(Box.code == code.strip().upper())).first()
     if box is None:
-        raise Invalid(f"no box has the code {code.strip().upper()}", field="box")
+        raise Invalid("no box has the code {code}", code=code.strip().upper(), field="box")
     return box.id
 
 
@@ -58,9 +59,11 @@ def _volume_id(session: Session, code: str | None, *, level: str) -> int | None:
         raise Invalid("a volume is not put in another volume", field="volume")
     volume = session.exec(select(Record).where(Record.reference_code == code.strip())).first()
     if volume is None:
-        raise Invalid(f"no volume has the reference code {code.strip()}", field="volume")
+        raise Invalid("no volume has the reference code {code}",
+                      code=code.strip(), field="volume")
     if volume.level != "volume":
-        raise Invalid(f"{volume.reference_code} is a {volume.level}, not a volume (案卷)",
+        raise Invalid("{reference_code} is a {level}, not a volume (案卷)",
+                      reference_code=volume.reference_code, level=volume.level,
                       field="volume")
     return volume.id
 
@@ -70,7 +73,8 @@ def _check_retention(retention: str, years: int | None) -> None:
         raise Invalid("a custom retention needs retention_years", field="retention_years")
     if retention != "custom" and years:
         raise Invalid(
-            f"retention_years only goes with retention 'custom', not {retention!r}",
+            "retention_years only goes with retention 'custom', not {retention!r}",
+            retention=retention,
             field="retention_years",
         )
 
@@ -90,7 +94,8 @@ def create_record(session: Session, data: RecordCreate, *, actor: str) -> Record
         setattr(data, key, value)
     if session.exec(select(Record.id).where(Record.reference_code == data.reference_code)).first():
         raise Conflict(
-            f"a record with the reference code {data.reference_code} already exists",
+            "a record with the reference code {reference_code} already exists",
+            reference_code=data.reference_code,
             field="reference_code",
         )
     stamp = now()
@@ -118,7 +123,8 @@ def update_record(session: Session, reference_code: str, data: RecordUpdate, *, 
     changes = data.model_dump(exclude_unset=True)
     for required in ("title", "retention", "classification"):
         if required in changes and changes[required] is None:
-            raise Invalid(f"a record needs a {required}; leave it out to keep it", field=required)
+            raise Invalid("a record needs a {required}; leave it out to keep it",
+                          required=required, field=required)
     if "box" in changes:
         record.box_id = _box_id(session, changes.pop("box"))
     if "volume" in changes:

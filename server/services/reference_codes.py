@@ -178,7 +178,8 @@ def build(session: Session, *, fonds: str | None, category: str | None, year: in
         raise Invalid("give a reference code, or a category (门类) and a year to number it by",
                       field="reference_code")
     if category not in CATEGORIES:
-        raise Invalid(f"门类 {category!r} is none of {', '.join(CATEGORIES)}", field="category")
+        raise Invalid("门类 {category!r} is none of {categories}",
+                      category=category, categories=', '.join(CATEGORIES), field="category")
     code = retention_code(retention, retention_years)
     template = template_for(session, fonds, category)
     pattern = template.pattern if template else DEFAULT_TEMPLATE
@@ -238,9 +239,10 @@ def check(session: Session | None, *, code: str, fonds: str | None, category: st
         example = render(template.pattern, fonds=template.fonds or fonds, category=template.category,
                          year=year or 2024, retention="Y", org="办公室", item=1,
                          digits=template.item_digits)
-        raise Invalid(f"the reference code {code} is not of the form {template.pattern} set for "
-                      f"fonds {template.fonds or '(any)'} category {template.category}, "
-                      f"e.g. {example}", field="reference_code")
+        raise Invalid("the reference code {code} is not of the form {pattern} set for fonds "
+                      "{fonds} category {category}, e.g. {example}",
+                      code=code, pattern=template.pattern, fonds=template.fonds or '(any)',
+                      category=template.category, example=example, field="reference_code")
     if parts is None:
         return {}
     filled: dict[str, object] = {"category": parts.category, "item": parts.item}

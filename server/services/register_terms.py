@@ -17,6 +17,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from server.services import translations
+
 RETENTIONS = ("permanent", "30y", "10y", "custom")
 CLASSIFICATION_LEVELS = ("public", "internal", "confidential", "secret", "top_secret")
 ACCESS_LEVELS = ("open", "controlled", "delayed", "unreviewed")
@@ -253,24 +255,4 @@ def read_date(value: str) -> str | None:
 
 def language_of(accept_language: str | None) -> str:
     """"zh" when the request ranks Chinese above English, else "en" (Accept-Language)."""
-    if not accept_language:
-        return "en"
-    best: tuple[float, int, str] | None = None
-    for index, part in enumerate(accept_language.split(",")):
-        tag, _, params = part.strip().partition(";")
-        base = tag.strip().lower().split("-")[0]
-        if base not in ("zh", "en"):
-            continue
-        weight = 1.0
-        params = params.strip()
-        if params.startswith("q="):
-            try:
-                weight = float(params[2:])
-            except ValueError:
-                weight = 0.0
-        if weight <= 0:
-            continue
-        candidate = (-weight, index, base)
-        if best is None or candidate < best:
-            best = candidate
-    return best[2] if best else "en"
+    return translations.language_of(accept_language)  # the one chooser of languages

@@ -97,28 +97,32 @@ def disposal_hold(session: Session, box: Box) -> DisposalHold | None:
 
 
 def box_refusal(session: Session, box: Box, borrower: User, *,
-                request_id: int | None = None) -> str | None:
+                request_id: int | None = None) -> Conflict | None:
     """Why this box cannot be lent to this borrower now (None when it can)."""
     if box.status == BoxStatus.DISPOSED:
-        return f"box {box.code} was disposed of"
+        return Conflict("box {code} was disposed of", code=box.code)
     if box.status == BoxStatus.MISSING:
-        return f"box {box.code} is missing"
+        return Conflict("box {code} is missing", code=box.code)
     loan = session.exec(select(Loan).where(Loan.box_id == box.id,
                                            col(Loan.returned_at).is_(None))).first()
-    if loan is not None or box.status == BoxStatus.ON_LOAN:
-        due = f", due back {loan.due_on.isoformat()}" if loan else ""
-        return f"box {box.code} is out on loan{due}"
+    if loan is not None:
+        return Conflict("box {code} is out on loan, due back {due_on}", code=box.code,
+                        due_on=loan.due_on.isoformat())
+    if box.status == BoxStatus.ON_LOAN:
+        return Conflict("box {code} is out on loan", code=box.code)
     held = disposal_hold(session, box)
     if held is not None:
-        return f"box {box.code} is on hold for disposal ({held.reason})"
+        return Conflict("box {code} is on hold for disposal ({reason})", code=box.code,
+                        reason=held.reason)
     allowed = set(people.clearance_levels(borrower.clearance))
     classified = set(session.exec(
         select(Record.classification).where(Record.box_id == box.id).distinct()).all())
     above = sorted(classified - allowed, key=lambda c: CLASSIFICATIONS.index(c)
                    if c in CLASSIFICATIONS else 99)
     if above:
-        return (f"box {box.code} also holds records above {borrower.username}'s clearance "
-                f"({borrower.clearance})")
+        return Conflict("box {code} also holds records above {username}'s clearance "
+                        "({clearance})", code=box.code, username=borrower.username,
+                        clearance=borrower.clearance)
     promised = session.exec(
         select(RequestItem.request_id).join(LendingRequest,
                                             col(LendingRequest.id) == RequestItem.request_id)
@@ -126,18 +130,17 @@ def box_refusal(session: Session, box: Box, borrower: User, *,
                col(RequestItem.loan_id).is_(None), RequestItem.request_id != (request_id or 0))
     ).first()
     if promised is not None:
-        return f"box {box.code} is promised to request {promised}, approved and not yet out"
+        return Conflict("box {code} is promised to request {promised}, approved and not yet out",
+                        code=box.code, promised=promised)
     return None
-
-
-# -- the state machine ------------------------------------------------------------------------
 
 
 def _step(session: Session, request: LendingRequest, to: str, *, actor: str,
           reason: str | None = None) -> None:
     """Move the request to `to`, or refuse (Conflict) naming the state it is in."""
     if to not in TRANSITIONS[request.state]:
-        raise Conflict(f"request {request.id} is {request.state}: it cannot be {VERBS[to]}",
+        raise Conflict("request {id} is {state}: it cannot be {verb}",
+                       id=request.id, state=request.state, verb=VERBS[to],
                        field="state")
     before = {"state": request.state}
     request.state = to
@@ -164,8 +167,9 @@ def submit(session: Session, data: RequestCreate, *, borrower: User) -> LendingR
     for reference in dict.fromkeys(data.records or []):
         asked = records.by_reference(session, reference, clearance=borrower.clearance)
         if asked.box_id is None:
-            raise Conflict(f"record {asked.reference_code} is in no box yet, so there is "
-                           "nothing to fetch", field="records")
+            raise Conflict("record {reference_code} is in no box yet, so there is nothing to "
+                           "fetch",
+                           reference_code=asked.reference_code, field="records")
         box = session.get(Box, asked.box_id)
         assert box is not None
         wanted.append((box, asked))
@@ -173,12 +177,13 @@ def submit(session: Session, data: RequestCreate, *, borrower: User) -> LendingR
         try:
             box = boxes.by_code(session, code)
         except NotFound as exc:
-            raise NotFound(exc.message, field="boxes") from exc
+            raise NotFound(exc.template, field="boxes", **exc.params) from exc
         wanted.append((box, None))
     if not wanted:
         raise Invalid("ask for at least one record or box", field="records")
     if data.wanted_on is not None and data.wanted_on < now().date():
-        raise Invalid(f"the day wanted {data.wanted_on.isoformat()} has passed",
+        raise Invalid("the day wanted {wanted_on} has passed",
+                      wanted_on=data.wanted_on.isoformat(),
                       field="wanted_on")
     seen: set[int] = set()
     at = now()
@@ -192,10 +197,12 @@ def submit(session: Session, data: RequestCreate, *, borrower: User) -> LendingR
             continue  # two records in one box: one box to fetch
         seen.add(saved_id(box))
         refusal = box_refusal(session, box, borrower, request_id=request.id)
-        if refusal is not None and "out on loan" not in refusal and "promised" not in refusal:
+        if (refusal is not None and "out on loan" not in refusal.template
+                and "promised" not in refusal.template):
             # Out or promised: the borrower may still ask (and queue); it is checked again at
             # approval. Anything else can never be lent to them.
-            raise Conflict(refusal, field="records" if record else "boxes")
+            refusal.field = "records" if record else "boxes"
+            raise refusal
         session.add(RequestItem(request_id=saved_id(request), box_id=saved_id(box),
                                 record_id=record.id if record else None))
     session.flush()
@@ -242,7 +249,7 @@ def by_id(session: Session, request_id: int, *, viewer: User | None = None,
     request = session.exec(query).first()
     if request is None or (viewer is not None and viewer.role not in STAFF
                            and request.borrower != viewer.username):
-        raise NotFound(f"there is no request {request_id}")
+        raise NotFound("there is no request {request_id}", request_id=request_id)
     return request
 
 
@@ -253,7 +260,8 @@ def list_requests(session: Session, *, viewer: User, state: str | None = None,
     query = select(LendingRequest)
     if state:
         if state not in TRANSITIONS:
-            raise Invalid(f"state is one of {', '.join(TRANSITIONS)}", field="state")
+            raise Invalid("state is one of {transitions}",
+                          transitions=', '.join(TRANSITIONS), field="state")
         query = query.where(LendingRequest.state == state)
     if viewer.role not in STAFF:
         borrower = viewer.username
@@ -271,8 +279,8 @@ def approve(session: Session, request_id: int, *, due_on: date | None, actor: st
         _step(session, request, S.APPROVED, actor=actor)  # refuses, naming the state
     borrower = people.get_user(session, request.borrower)
     if borrower is None or not borrower.active:
-        raise Conflict(f"{request.borrower} may no longer borrow (the account is gone or "
-                       "disabled)")
+        raise Conflict("{borrower} may no longer borrow (the account is gone or disabled)",
+                       borrower=request.borrower)
     if request.mode == LendingMode.DOWNLOAD:  # no box moves: the copies, until a due time
         until = downloads.grant(session, request, borrower=borrower,
                                 days=policy.download_days, actor=actor)
@@ -288,16 +296,17 @@ def approve(session: Session, request_id: int, *, due_on: date | None, actor: st
         if item.record_id is not None:
             record = session.get(Record, item.record_id)
             if record is None or not people.may_see(borrower.clearance, record.classification):
-                raise Conflict(f"a record asked for is now above {borrower.username}'s "
-                               f"clearance ({borrower.clearance})")
+                raise Conflict("a record asked for is now above {username}'s clearance "
+                               "({clearance})",
+                               username=borrower.username, clearance=borrower.clearance)
         refusal = box_refusal(session, box, borrower, request_id=request.id)
         if refusal is not None:
-            raise Conflict(refusal)
+            raise refusal
     today = now().date()
     start = max(today, request.wanted_on or today)
     due = due_on or policy.due_on(request.mode, start=start)
     if due < today:
-        raise Invalid(f"the due day {due.isoformat()} has passed", field="due_on")
+        raise Invalid("the due day {due} has passed", due=due.isoformat(), field="due_on")
     request.due_on = due
     request.decided_at = now()
     request.decided_by = actor
@@ -322,8 +331,9 @@ def cancel(session: Session, request_id: int, *, viewer: User) -> LendingRequest
     request = by_id(session, request_id, viewer=viewer, for_update=True)
     items = items_of(session, request)
     if any(item.loan_id is not None for item in items) and request.state == S.APPROVED:
-        raise Conflict(f"request {request.id} is approved and part of it is checked out: "
-                       "return those boxes first", field="state")
+        raise Conflict("request {id} is approved and part of it is checked out: return those "
+                       "boxes first",
+                       id=request.id, field="state")
     _step(session, request, S.CANCELLED, actor=viewer.username)
     for item in items:
         if item.picked_at is not None:
@@ -336,7 +346,8 @@ def pick(session: Session, code: str, *, request_id: int | None, actor: str) -> 
     box = boxes.by_code(session, code, for_update=True)
     item, request = _open_item(session, box, request_id)
     if box.status not in (BoxStatus.ON_SHELF, BoxStatus.IN_TRANSIT, BoxStatus.BEING_RETRIEVED):
-        raise Conflict(f"box {box.code} is {box.status.replace('_', ' ')}: it cannot be picked")
+        raise Conflict("box {code} is {status}: it cannot be picked",
+                       code=box.code, status=box.status.replace('_', ' '))
     if item.picked_at is None:
         item.picked_at = now()
         item.picked_by = actor
@@ -371,12 +382,14 @@ def _open_item(session: Session, box: Box,
         item = session.exec(select(RequestItem).where(
             RequestItem.request_id == request.id, RequestItem.box_id == box.id)).first()
         if item is None:
-            raise Conflict(f"request {request.id} does not ask for box {box.code}", field="request")
+            raise Conflict("request {id} does not ask for box {code}",
+                           id=request.id, code=box.code, field="request")
         if request.state != S.APPROVED:
-            raise Conflict(f"request {request.id} is {request.state}, not approved: box "
-                           f"{box.code} cannot go out on it", field="request")
+            raise Conflict("request {id} is {state}, not approved: box {code} cannot go out on it",
+                           id=request.id, state=request.state, code=box.code, field="request")
         if item.loan_id is not None:
-            raise Conflict(f"box {box.code} is already out on request {request.id}",
+            raise Conflict("box {code} is already out on request {id}",
+                           code=box.code, id=request.id,
                            field="request")
         return item, request
     rows = session.exec(
@@ -386,7 +399,7 @@ def _open_item(session: Session, box: Box,
                col(RequestItem.loan_id).is_(None))
     ).all()
     if not rows:
-        raise Conflict(f"no approved request waits for box {box.code}", field="request")
+        raise Conflict("no approved request waits for box {code}", code=box.code, field="request")
     item, request = rows[0]
     return item, request
 
@@ -516,7 +529,8 @@ def hold_for_disposal(session: Session, code: str, *, reason: str, actor: str) -
     box = boxes.by_code(session, code, for_update=True)
     held = disposal_hold(session, box)
     if held is not None:
-        raise Conflict(f"box {box.code} is already on hold for disposal ({held.reason})")
+        raise Conflict("box {code} is already on hold for disposal ({reason})",
+                       code=box.code, reason=held.reason)
     held = DisposalHold(box_id=saved_id(box), reason=reason.strip(), placed_at=now(),
                         placed_by=actor)
     session.add(held)
@@ -530,7 +544,7 @@ def release_disposal_hold(session: Session, code: str, *, actor: str) -> None:
     box = boxes.by_code(session, code, for_update=True)
     held = disposal_hold(session, box)
     if held is None:
-        raise Conflict(f"box {box.code} is not on hold for disposal")
+        raise Conflict("box {code} is not on hold for disposal", code=box.code)
     held.released_at = now()
     held.released_by = actor
     audit.record(session, actor=actor, action="disposal_release", entity="box",

@@ -34,6 +34,7 @@ from server.models.stocktakes import Stocktake
 from server.services import boxes, loans, locations, records, requests, stocktake
 from server.services.codes import CodeScheme
 from server.services.errors import Conflict, DomainError, Invalid, NotFound
+from server.services.translations import Message, message_of, said
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class ScanOutcome:
     code: str  # the code it named (canonical), or the text as scanned when it named nothing
     mode: str
     action: str  # one of ACTION_WORDS
-    message: str  # in English, with the specifics (which slot is full, and of what)
+    said: Message  # with the specifics (which slot is full, and of what); `message` in English
     reason: str | None = None  # one of REASONS when refused
     box: str | None = None
     location: str | None = None  # the target in force after this scan
@@ -99,6 +100,11 @@ class ScanOutcome:
     expected: str | None = None
     expected_path: str | None = None
     stocktake: int | None = None
+
+    @property
+    def message(self) -> str:
+        """What the scan did, in English (MQTT, the JSON API, logs)."""
+        return self.said.english
 
     @property
     def ok(self) -> bool:
@@ -133,8 +139,10 @@ class Scanning:
         """Who did it, for loans and the audit log: the person, else the device."""
         return self.user or self.device or "scanner"
 
-    def refused(self, code: str, reason: str, message: str, *, box: str | None = None) -> ScanOutcome:
+    def refused(self, code: str, reason: str, why: Message | DomainError, *,
+                box: str | None = None) -> ScanOutcome:
         """A refusal that leaves the target as it was."""
+        message = why if isinstance(why, Message) else message_of(why)
         return ScanOutcome(code, self.mode, REFUSED, message, reason, box=box,
                            location=self.target.code if self.target else None,
                            location_path=self.target.path if self.target else None)
@@ -166,14 +174,16 @@ def resolve(session: Session, text: str, *, scheme: CodeScheme, clearance: str) 
     if found.kind == BOX:
         box = session.exec(_BOX_BY_CODE, params={"code": found.code}).first()
         if box is None:
-            raise NotFound(f"{found.code} is a box code, but no box is registered under it")
+            raise NotFound("{code} is a box code, but no box is registered under it",
+                           code=found.code)
         return ScanResult(
             kind="box", code=box.code, matched=found.form,
             box=boxes.present(session, [box], scheme=scheme, clearance=clearance)[0],
         )
     place = session.exec(_LOCATION_BY_CODE, params={"code": found.code}).first()
     if place is None:
-        raise NotFound(f"{found.code} is a location code, but no location has it")
+        raise NotFound("{code} is a location code, but no location has it",
+                       code=found.code)
     return ScanResult(
         kind="location", code=place.code, matched=found.form,
         location=locations.present(session, [place], scheme=scheme)[0],
@@ -207,7 +217,8 @@ def handle(
                           field="stocktake")
     action = ACTIONS.get(mode)
     if action is None:
-        raise Invalid(f"no scan mode {mode!r}; the modes are {', '.join(ACTIONS)}", field="mode")
+        raise Invalid("no scan mode {mode!r}; the modes are {actions}",
+                      mode=mode, actions=', '.join(ACTIONS), field="mode")
     place = None
     if target:
         place = session.exec(_LOCATION_BY_CODE, params={"code": target.strip().upper()}).first()
@@ -217,14 +228,14 @@ def handle(
     try:
         found = resolve(session, typed, scheme=scheme, clearance=clearance)
     except Invalid as exc:
-        return scanning.refused(typed, INVALID, exc.message)
+        return scanning.refused(typed, INVALID, exc)
     except NotFound as exc:
-        return scanning.refused(typed, UNKNOWN, exc.message)
+        return scanning.refused(typed, UNKNOWN, exc)
     try:
         with session.begin_nested():
             return action(session, found, scanning)
     except DomainError as exc:
-        return scanning.refused(found.code, OTHER, exc.message,
+        return scanning.refused(found.code, OTHER, exc,
                                 box=found.code if found.kind == "box" else None)
 
 
@@ -233,24 +244,23 @@ def shelve(session: Session, found: ScanResult, scanning: Scanning) -> ScanOutco
     if found.kind == "location":
         place = found.location
         assert place is not None, "the resolver fills in the location it matched"
-        return ScanOutcome(found.code, scanning.mode, TARGET, f"now shelving into {place.path}",
+        return ScanOutcome(found.code, scanning.mode, TARGET,
+                           said("now shelving into {path}", path=place.path),
                            location=place.code, location_path=place.path)
     if found.kind == "record":
         assert found.record is not None, "the resolver fills in the record it matched"
-        where = f" ({found.record.box})" if found.record.box else ""
-        return scanning.refused(found.code, RECORD,
-                                f"{found.code} is a record, not a box: scan its box's label{where}")
+        return scanning.refused(found.code, RECORD, _a_record(found.code, found.record.box))
     target = scanning.target
     if target is None:
-        stale = (f"the target {scanning.asked_target} is no location; "
-                 if scanning.asked_target else "")
-        return scanning.refused(found.code, NO_TARGET,
-                                f"{stale}scan a location first, then the boxes to put there",
-                                box=found.code)
+        why = (said("the target {target} is no location; scan a location first, then the boxes "
+                    "to put there", target=scanning.asked_target) if scanning.asked_target
+               else said("scan a location first, then the boxes to put there"))
+        return scanning.refused(found.code, NO_TARGET, why, box=found.code)
     assert found.box is not None, "the resolver fills in the box it matched"
     if found.box.status == BoxStatus.DISPOSED:
         return scanning.refused(found.code, DISPOSED,
-                                f"box {found.code} was disposed of; it cannot be shelved",
+                                said("box {code} was disposed of; it cannot be shelved",
+                                     code=found.code),
                                 box=found.code)
     if found.box.status == BoxStatus.ON_LOAN:
         return _return_and_shelve(session, found.code, target, scanning)
@@ -260,13 +270,15 @@ def shelve(session: Session, found: ScanResult, scanning: Scanning) -> ScanOutco
     except Conflict as exc:
         if exc.field != "to":  # check_room_for names the target: anything else is not "full"
             raise
-        return scanning.refused(found.code, FULL, exc.message, box=found.code)
+        return scanning.refused(found.code, FULL, exc, box=found.code)
     if movement is None:
         return ScanOutcome(box.code, scanning.mode, ALREADY_THERE,
-                           f"{box.code} is already in {target.path}", box=box.code,
+                           said("{code} is already in {path}", code=box.code, path=target.path),
+                           box=box.code,
                            location=target.code, location_path=target.path)
     log.info("%s shelved %s at %s", scanning.user or scanning.device, box.code, target.code)
-    return ScanOutcome(box.code, scanning.mode, MOVED, f"{box.code} shelved in {target.path}",
+    return ScanOutcome(box.code, scanning.mode, MOVED,
+                       said("{code} shelved in {path}", code=box.code, path=target.path),
                        box=box.code, location=target.code, location_path=target.path,
                        at=movement.at)
 
@@ -280,47 +292,61 @@ def count(session: Session, found: ScanResult, scanning: Scanning) -> ScanOutcom
     if found.kind == "location":
         place = session.exec(_LOCATION_BY_CODE, params={"code": found.code}).one()
         stocktake.check_within(scope, place)
-        return ScanOutcome(found.code, scanning.mode, TARGET, f"counting at {place.path}",
+        return ScanOutcome(found.code, scanning.mode, TARGET,
+                           said("counting at {path}", path=place.path),
                            location=place.code, location_path=place.path,
                            stocktake=counting.id)
     if found.kind == "record":
         assert found.record is not None, "the resolver fills in the record it matched"
-        where = f" ({found.record.box})" if found.record.box else ""
-        return scanning.refused(found.code, RECORD,
-                                f"{found.code} is a record, not a box: scan its box's label{where}")
+        return scanning.refused(found.code, RECORD, _a_record(found.code, found.record.box))
     target = scanning.target
     if target is None and scanning.asked_target:
         return scanning.refused(found.code, NO_TARGET,
-                                f"the location {scanning.asked_target} is no location; scan a "
-                                "location inside the stocktake's scope", box=found.code)
+                                said("the location {target} is no location; scan a location "
+                                     "inside the stocktake's scope",
+                                     target=scanning.asked_target), box=found.code)
     if target is not None and not stocktake.within(scope, target):
         return scanning.refused(found.code, NO_TARGET,
-                                f"{target.code} ({target.path}) is outside this stocktake's "
-                                f"scope ({scope.path}): scan a location inside it",
+                                said("{code} ({path}) is outside this stocktake's scope "
+                                     "({scope}): scan a location inside it", code=target.code,
+                                     path=target.path, scope=scope.path),
                                 box=found.code)
     box = session.exec(_BOX_BY_CODE, params={"code": found.code}).one()
     counted = stocktake.count(session, counting, box=box, seen=target,
                               source=stocktake.SCAN, by=scanning.user or scanning.device)
     if counted.duplicate:
-        action, said = DUPLICATE, f"{box.code} was counted already, at {counted.seen_path}"
+        action, words = DUPLICATE, said("{code} was counted already, at {seen}",
+                                        code=box.code, seen=counted.seen_path)
     else:
-        action, said = COUNTED, _counted_words(box.code, counted)
-    return ScanOutcome(box.code, scanning.mode, action, said, box=box.code,
+        action, words = COUNTED, _counted_words(box.code, counted)
+    return ScanOutcome(box.code, scanning.mode, action, words, box=box.code,
                        location=target.code if target else None,
                        location_path=target.path if target else None,
                        verdict=counted.verdict, expected=counted.expected,
                        expected_path=counted.expected_path, stocktake=counting.id)
 
 
-def _counted_words(code: str, counted: stocktake.Counted) -> str:
+def _a_record(code: str, box: str | None) -> Message:
+    if box:
+        return said("{code} is a record, not a box: scan its box's label ({box})", code=code,
+                    box=box)
+    return said("{code} is a record, not a box: scan its box's label", code=code)
+
+
+def _counted_words(code: str, counted: stocktake.Counted) -> Message:
+    seen = counted.seen_path
     if counted.verdict == stocktake.FOUND:
-        return f"{code} counted: in place ({counted.seen_path})"
+        return said("{code} counted: in place ({seen})", code=code, seen=seen)
     if counted.verdict == stocktake.MISPLACED:
-        return f"{code} counted at {counted.seen_path}; the twin has it at {counted.expected_path}"
+        return said("{code} counted at {seen}; the twin has it at {expected}", code=code,
+                    seen=seen, expected=counted.expected_path)
     if counted.verdict == stocktake.ON_LOAN:
-        return f"{code} counted at {counted.seen_path}; the twin has it on loan"
-    elsewhere = counted.expected_path or "nowhere"
-    return f"{code} counted at {counted.seen_path}; not expected here (the twin has it: {elsewhere})"
+        return said("{code} counted at {seen}; the twin has it on loan", code=code, seen=seen)
+    if counted.expected_path is None:
+        return said("{code} counted at {seen}; not expected here (the twin has it: nowhere)",
+                    code=code, seen=seen)
+    return said("{code} counted at {seen}; not expected here (the twin has it: {expected})",
+                code=code, seen=seen, expected=counted.expected_path)
 
 
 def count_all(session: Session, codes: list[str], *, stocktake_id: int, scheme: CodeScheme,
@@ -337,8 +363,8 @@ def count_all(session: Session, codes: list[str], *, stocktake_id: int, scheme: 
         outcome = handle(session, code, mode=STOCKTAKE, target=target, scheme=scheme,
                          clearance=clearance, user=user, stocktake_id=stocktake_id)
         if not outcome.ok:
-            raise Invalid(f"codes[{index}] {code.strip()!r}: {outcome.message}; nothing of "
-                          "this list was counted", field="codes")
+            raise Invalid("codes[{index}] {code!r}: {message}; nothing of this list was counted",
+                          index=index, code=code.strip(), message=outcome.message, field="codes")
         if outcome.action == TARGET:
             target = outcome.location
         elif outcome.action == DUPLICATE:
@@ -358,12 +384,13 @@ def _return_and_shelve(session: Session, code: str, target: Location,
     except Conflict as exc:
         if exc.field != "to":
             raise
-        return scanning.refused(code, FULL, exc.message, box=code)
+        return scanning.refused(code, FULL, exc, box=code)
     log.info("%s returned %s from %s and shelved it at %s", scanning.actor, box.code,
              loan.borrower, target.code)
     return ScanOutcome(box.code, scanning.mode, RETURNED_AND_SHELVED,
-                       f"{box.code} was on loan to {loan.borrower}: returned, and shelved in "
-                       f"{target.path}", box=box.code, location=target.code,
+                       said("{code} was on loan to {borrower}: returned, and shelved in {path}",
+                            code=box.code, borrower=loan.borrower, path=target.path),
+                       box=box.code, location=target.code,
                        location_path=target.path, at=loan.returned_at)
 
 
@@ -371,12 +398,11 @@ def _wants_box(found: ScanResult, scanning: Scanning) -> ScanOutcome | None:
     """For the lending modes: a refusal unless the code named a box."""
     if found.kind == "record":
         assert found.record is not None, "the resolver fills in the record it matched"
-        where = f" ({found.record.box})" if found.record.box else ""
-        return scanning.refused(found.code, RECORD,
-                                f"{found.code} is a record, not a box: scan its box's label{where}")
+        return scanning.refused(found.code, RECORD, _a_record(found.code, found.record.box))
     if found.kind == "location":
         return scanning.refused(found.code, NOT_A_BOX,
-                                f"{found.code} is a location: in this mode scan boxes")
+                                said("{code} is a location: in this mode scan boxes",
+                                     code=found.code))
     return None
 
 
@@ -390,9 +416,10 @@ def pick(session: Session, found: ScanResult, scanning: Scanning) -> ScanOutcome
     except Conflict as exc:
         if exc.field != "request":
             raise
-        return scanning.refused(found.code, NO_REQUEST, exc.message, box=found.code)
+        return scanning.refused(found.code, NO_REQUEST, exc, box=found.code)
     return ScanOutcome(box.code, scanning.mode, PICKED,
-                       f"{box.code} picked for request {request.id} ({request.borrower})",
+                       said("{code} picked for request {id} ({borrower})", code=box.code,
+                            id=request.id, borrower=request.borrower),
                        box=box.code)
 
 
@@ -407,10 +434,11 @@ def check_out(session: Session, found: ScanResult, scanning: Scanning) -> ScanOu
     except Conflict as exc:
         if exc.field != "request":
             raise
-        return scanning.refused(found.code, NO_REQUEST, exc.message, box=found.code)
+        return scanning.refused(found.code, NO_REQUEST, exc, box=found.code)
     return ScanOutcome(box.code, scanning.mode, CHECKED_OUT,
-                       f"{box.code} checked out to {loan.borrower}, due back "
-                       f"{loan.due_on.isoformat()}", box=box.code, at=loan.lent_at)
+                       said("{code} checked out to {borrower}, due back {due_on}",
+                            code=box.code, borrower=loan.borrower, due_on=loan.due_on.isoformat()),
+                       box=box.code, at=loan.lent_at)
 
 
 def give_back(session: Session, found: ScanResult, scanning: Scanning) -> ScanOutcome:
@@ -420,13 +448,15 @@ def give_back(session: Session, found: ScanResult, scanning: Scanning) -> ScanOu
         return refused
     assert found.box is not None
     if found.box.status != BoxStatus.ON_LOAN:
-        return scanning.refused(found.code, NOT_ON_LOAN, f"box {found.code} is not on loan",
+        return scanning.refused(found.code, NOT_ON_LOAN,
+                                said("box {code} is not on loan", code=found.code),
                                 box=found.code)
     box, loan = loans.give_back(session, found.code, to=None, actor=scanning.actor,
                                 light_seconds=scanning.policy.light_seconds)
-    home = f"; take it to {found.box.home_path}" if found.box.home_path else ""
-    return ScanOutcome(box.code, scanning.mode, RETURNED,
-                       f"{box.code} returned from {loan.borrower}{home}", box=box.code,
+    words = (said("{code} returned from {borrower}; take it to {home}", code=box.code,
+                  borrower=loan.borrower, home=found.box.home_path) if found.box.home_path
+             else said("{code} returned from {borrower}", code=box.code, borrower=loan.borrower))
+    return ScanOutcome(box.code, scanning.mode, RETURNED, words, box=box.code,
                        location_path=found.box.home_path, at=loan.returned_at)
 
 

@@ -92,7 +92,8 @@ def holdings(session: Session, *, by: str = "fonds", clearance: str,
     Only records the clearance covers are counted. `year` narrows to the records of one year.
     """
     if by not in HOLDINGS_BY:
-        raise Invalid(f"holdings can be counted by {', '.join(HOLDINGS_BY)}, not {by!r}",
+        raise Invalid("holdings can be counted by {holdings_by}, not {by!r}",
+                      holdings_by=', '.join(HOLDINGS_BY), by=by,
                       field="by")
     visible = _visible(clearance)
     if year is not None:
@@ -174,7 +175,8 @@ def loans(session: Session, *, by: str = "month", clearance: str,
     """
     del clearance  # boxes are not classified; kept so every figure is called the same way
     if by not in LOANS_BY:
-        raise Invalid(f"loans can be counted by {', '.join(LOANS_BY)}, not {by!r}", field="by")
+        raise Invalid("loans can be counted by {loans_by}, not {by!r}",
+                      loans_by=', '.join(LOANS_BY), by=by, field="by")
     still_out = func.sum(case((col(Loan.returned_at).is_(None), 1), else_=0))
     lent: Any = col(Loan.lent_at).is_not(None)
     if year is not None:
@@ -226,7 +228,7 @@ def occupancy(session: Session, *, by: str = "room", clearance: str,
     """
     del clearance, year  # boxes and places carry no classification; occupancy is now
     if by != "room":
-        raise Invalid(f"occupancy can be counted by room, not {by!r}", field="by")
+        raise Invalid("occupancy can be counted by room, not {by!r}", by=by, field="by")
     room_of = _room_of(session)
     capacity = (
         select(room_of.label("room_id"), func.sum(col(Location.capacity)).label("capacity"))
@@ -273,7 +275,8 @@ def figure(session: Session, name: str, *, by: str | None = None, clearance: str
     """The figure of this name, counted by `by` (its first breakdown when not given)."""
     spec = FIGURES.get(name)
     if spec is None:
-        raise NotFound(f"there is no statistic {name!r}; there are: {', '.join(FIGURES)}")
+        raise NotFound("there is no statistic {name!r}; there are: {figures}",
+                       name=name, figures=', '.join(FIGURES))
     return spec.count(session, by=by or spec.by[0], clearance=clearance, year=year)
 
 

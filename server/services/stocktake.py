@@ -49,6 +49,7 @@ from server.models.stocktakes import (
 )
 from server.services import alarms, audit, boxes, locations
 from server.services.errors import Conflict, Invalid, NotFound
+from server.services.translations import said
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,8 @@ def by_id(session: Session, stocktake_id: int, *, for_update: bool = False) -> S
         query = query.with_for_update()
     found = session.exec(query).first()
     if found is None:
-        raise NotFound(f"there is no stocktake {stocktake_id}")
+        raise NotFound("there is no stocktake {stocktake_id}",
+                       stocktake_id=stocktake_id)
     return found
 
 
@@ -119,8 +121,9 @@ def list_stocktakes(session: Session, *, state: str | None = None, limit: int = 
 
 def _must_be_open(stocktake: Stocktake) -> None:
     if stocktake.state != StocktakeState.OPEN:
-        raise Conflict(f"stocktake {stocktake.id} is {stocktake.state}: only an open stocktake "
-                       "counts scans, is applied or is cancelled", field="state")
+        raise Conflict("stocktake {id} is {state}: only an open stocktake counts scans, is "
+                       "applied or is cancelled",
+                       id=stocktake.id, state=stocktake.state, field="state")
 
 
 # ---------------------------------------------------------------- starting one
@@ -133,17 +136,19 @@ def start(session: Session, data: StocktakeCreate, *, actor: str) -> Stocktake:
     if device:
         registered = session.get(Device, device)
         if registered is None:
-            raise Invalid(f"no device is registered with the id {device!r}; register the "
-                          "handheld first (POST /api/devices)", field="device")
+            raise Invalid("no device is registered with the id {device!r}; register the handheld "
+                          "first (POST /api/devices)",
+                          device=device, field="device")
         if not (registered.type == "scanner"
                 or (registered.type == "reader" and registered.role == "handheld")):
-            raise Invalid(f"{device} is a {registered.role or ''} {registered.type}".replace("  ", " ")
-                          + "; a stocktake is counted by a scanner or a handheld reader",
-                          field="device")
+            what = f"{registered.role or ''} {registered.type}".strip()
+            raise Invalid("{device} is a {what}; a stocktake is counted by a scanner or a "
+                          "handheld reader", device=device, what=what, field="device")
         busy = counting(session, device)
         if busy is not None:
-            raise Conflict(f"{device} already counts for stocktake {busy.id}; apply or cancel "
-                           "that one first", field="device")
+            raise Conflict("{device} already counts for stocktake {id}; apply or cancel that one "
+                           "first",
+                           device=device, id=busy.id, field="device")
     inside = _inside(scope)
     expected = session.exec(
         select(func.count()).select_from(Box).where(
@@ -180,8 +185,10 @@ def within(scope: Location, place: Location) -> bool:
 def check_within(scope: Location, place: Location) -> None:
     """Refuse (Invalid) a location outside the scope: what is seen there is not counted."""
     if not within(scope, place):
-        raise Invalid(f"{place.code} ({place.path}) is outside this stocktake's scope "
-                      f"({scope.code}, {scope.path}): scan a location inside it", field="codes")
+        raise Invalid("{code} ({path}) is outside this stocktake's scope ({scope_code}, "
+                      "{scope_path}): scan a location inside it",
+                      code=place.code, path=place.path, scope_code=scope.code,
+                      scope_path=scope.path, field="codes")
 
 
 # ---------------------------------------------------------------- counting
@@ -376,8 +383,8 @@ def apply(session: Session, stocktake_id: int, *, actor: str) -> tuple[Stocktake
         session.flush()
         boxes.tell_changed(session, box, reason=REASON, by=actor)
         alarms.raise_alarm(session, kind="box_missing", subject=box.code, severity="warning",
-                           message=f"box {box.code} was not found in stocktake {stocktake.id} "
-                                   f"of {scope.path}")
+                           message=said("box {code} was not found in stocktake {id} of {path}",
+                                        code=box.code, id=stocktake.id, path=scope.path))
         audit.record(session, actor=actor, action="mark_missing", entity="box",
                      entity_id=box.code, before=before, after=boxes.snapshot(session, box))
         marked += 1

@@ -14,6 +14,7 @@ from server.models.devices import Device
 from server.models.holdings import Box, BoxStatus
 from server.models.places import Location
 from server.services import alarms, boxes, devices
+from server.services.translations import said
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,12 @@ def mark_missing_boxes(session: Session, *, older_than: timedelta, at: datetime)
             boxes.tell_changed(session, box, reason="missing")
             alarm, new = alarms.raise_alarm(
                 session, kind="box_missing", subject=box.code, severity="warning",
-                message=f"box {box.code} has not been heard on its shelf since "
-                        f"{box.last_seen_at.isoformat(timespec='minutes') if box.last_seen_at else 'it was shelved'}",
+                message=said("box {code} has not been heard on its shelf since {since}",
+                             code=box.code,
+                             since=box.last_seen_at.isoformat(timespec="minutes"))
+                if box.last_seen_at else
+                said("box {code} has not been heard on its shelf since it was shelved",
+                     code=box.code),
             )
             if new:
                 raised.append(alarm)

@@ -118,7 +118,7 @@ def test_the_shelve_page_returns_a_lent_box_before_shelving_it_in_chinese(client
                         json={"code": box, "target": slot, "mode": "shelve"}).json()
     assert shown["action"] == "returned_and_shelved" and shown["ok"] is True
     assert shown["said"].startswith("原为借出：已归还，并上架到")
-    assert "was on loan to borrower-internal" in shown["detail"]
+    assert "原借给 borrower-internal：已归还" in shown["detail"]  # the page is in Chinese
     assert client.get("/api/loans", headers=a["staff"], params={"state": "open"}).json()["total"] == 0
 
 
