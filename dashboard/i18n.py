@@ -24,8 +24,9 @@ from server.services import translations
 
 log = logging.getLogger(__name__)
 
-LANGUAGES: tuple[str, ...] = ("en", "zh")
-DEFAULT_LANGUAGE = "en"
+# One list of languages for pages and the API: server/services/translations.py.
+LANGUAGES: tuple[str, ...] = translations.LANGUAGES
+DEFAULT_LANGUAGE = translations.DEFAULT_LANGUAGE
 # What goes in <html lang>: browsers pick CJK glyph shapes from it.
 HTML_LANG = {"en": "en", "zh": "zh-Hans"}
 LANGUAGE_NAMES = {"en": "English", "zh": "简体中文"}

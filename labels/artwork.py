@@ -23,7 +23,7 @@ from labels.barcodes import (
     qr_modules,
 )
 from labels.content import BoxLabel, Label, LocationLabel
-from labels.typefaces import TRUETYPE, Metrics, fit
+from labels.typefaces import TRUETYPE, Metrics, fit, fit_path
 
 # Cap height of the label typeface as a fraction of its em (Noto Sans SC: 733/1000).
 CAP = 0.74
@@ -219,8 +219,9 @@ def _box_lines(
     if marks:
         lines.append(_marks_line(marks, x, width, size, metrics))
     if label.home_path:
-        # The end of a path (shelf, slot) is what a person looks for, so trim its front.
-        lines.append(text_line(label.home_path, keep="end"))
+        # Room and unit say where to walk, shelf and slot where to look: the middle gives way.
+        home = fit_path(label.home_path, width, size, metrics)
+        lines.append(lambda y: [Text(x, y, size, home)])
     return lines
 
 
@@ -269,7 +270,7 @@ def compose_location(
         natural = metrics.width(label.path, 1.0)
         size = max(min(path_size, column / natural), path_size * 2 / 3) if natural else path_size
         items.append(
-            Text(x, top + 0.88 * size, size, fit(label.path, column, size, metrics, keep="end"))
+            Text(x, top + 0.88 * size, size, fit_path(label.path, column, size, metrics))
         )
         top += 1.25 * path_size
     code, baseline = _code_text(label.code, x, top, code_size, column, metrics)

@@ -118,6 +118,31 @@ def fit(
     return ELLIPSIS + body.lstrip() if keep == "end" else body.rstrip() + ELLIPSIS
 
 
+PATH_SEPARATOR = " › "
+
+
+def fit_path(path: str, width: float, size: float, metrics: Metrics, *, bold: bool = False) -> str:
+    """A location path that fits width: its room and unit (where to walk) and its last places
+    (shelf, slot: where to look) stay, the places after the unit give way ("一号库房 › 03列 › … ›
+    第17格"), then the unit, and last the room's name at its end."""
+    parts = path.split(PATH_SEPARATOR)
+    kept = parts
+    for dropped in range(1, len(parts) - 1):  # the first and the last part always stay
+        if metrics.width(PATH_SEPARATOR.join(kept), size, bold) <= width:
+            break
+        # the run dropped starts after the unit while room, unit and the last place are left
+        start = 2 if len(parts) - dropped >= 3 else 1
+        kept = [*parts[:start], ELLIPSIS, *parts[start + dropped:]]
+    text = PATH_SEPARATOR.join(kept)
+    if metrics.width(text, size, bold) > width and len(kept) > 1:
+        # the room's name gives way at its end: "Main stack r… › … › Slot 17"
+        rest = PATH_SEPARATOR.join(["", *kept[1:]])
+        room = width - metrics.width(rest, size, bold)
+        if room > metrics.width(kept[0][:2] + ELLIPSIS, size, bold):
+            text = fit(kept[0], room, size, metrics, bold=bold) + rest
+    return fit(text, width, size, metrics, bold=bold, keep="end")
+
+
 @lru_cache(maxsize=2)
 def pdf_fonts(mode: str = "embedded") -> tuple[str, str]:
     """Register the label fonts with reportlab once; return (regular, bold) font names.

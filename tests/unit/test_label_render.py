@@ -105,11 +105,23 @@ def test_a_long_title_is_cut_with_an_ellipsis_and_keeps_the_record_count() -> No
     assert title.endswith("… 等12件") and title.startswith("关于档案")
 
 
-def test_a_long_location_path_keeps_its_end() -> None:
+def test_a_long_location_path_keeps_its_room_and_its_end() -> None:
     path = " › ".join(["一号库房", "03列", "A面", "02节", "4层", "第17格", "最后一格"])
     svg = label_svg(replace(location(), path=path), layout="60x40")
     shown = svg.split('aria-label="')[1].split('"')[0]
-    assert shown.startswith("…") and shown.endswith("最后一格")
+    assert shown.startswith("一号") and shown.endswith(" › 最后一格") and "…" in shown
+
+
+def test_a_long_home_path_on_a_box_label_keeps_room_unit_and_slot() -> None:
+    home = " › ".join(["Room 1", "Unit 03", "Side A", "Section 2", "Shelf 4", "Slot 17"])
+    svg = label_svg(replace(box(chinese=False), home_path=home), layout="100x50")
+    shown = next(part.split('"')[0] for part in svg.split('aria-label="')[1:] if "Slot 17" in part)
+    assert shown == "Room 1 › Unit 03 › … › Slot 17"
+    # on the small roll the unit gives way too, never the room
+    svg = label_svg(replace(box(chinese=False), home_path=home), layout="60x40")
+    shown = next(part.split('"')[0] for part in svg.split('aria-label="')[1:] if "Slot 17" in part)
+    assert shown == "Room 1 › … › Slot 17"
+
 
 
 @pytest.mark.parametrize("label", LABELS, ids=IDS)
