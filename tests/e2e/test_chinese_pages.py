@@ -19,7 +19,8 @@ from tests.e2e.conftest import PASSWORD
 ALLOWED = {"RFID", "QR", "EPC", "PDF", "CSV", "XLSX", "ZPL", "MQTT", "API", "DA", "T", "JGJ",
            "GB", "SVG", "UHF", "HF", "ID", "URL", "SSE", "RH", "C", "OK", "SQL", "GS1", "GIAI",
            "SGLN", "HTTP", "HTTPS", "JSON", "PNG", "XML", "TIFF", "JPEG", "OFD", "Code128",
-           "PI", "TWPI", "h", "s", "min", "English", "YYYY", "MM", "DD", "IP", "PM", "AM", "UTC", "A", "B"}
+           "PI", "TWPI", "h", "s", "min", "English", "YYYY", "MM", "DD", "IP", "PM", "AM", "UTC", "A", "B",
+           "EEP", "Excel"}
 # Words that are in the seeded archive's own data (titles, purposes, names, usernames): the
 # data is what it is in every language.
 SEEDED = re.compile(
@@ -27,10 +28,15 @@ SEEDED = re.compile(
     r"its supporting vouchers|Records Office, Finance Dept\.|ouyang\.xiaoling\.records-office|"
     r"\bann\b|\bsam\b|Room \d|X001|archive-twin")
 # Codes: box and location codes, reference codes (WS·2024·Y·0001), device ids, hex.
-CODES = re.compile(r"\b[A-Z]{1,3}\d{4,}\b|[A-Z]{1,4}·\d{4}·[A-Z0-9]+·\d+|\b[a-z]+-[a-z0-9-]+\b"
+# (No \b around box codes: Chinese text runs on, "L00000007的标签", with no space.)
+CODES = re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,3}\d{4,}(?![A-Za-z0-9])|[A-Z]{1,4}·\d{4}·[A-Z0-9]+·\d+|\b[a-z]+-[a-z0-9-]+\b"
                    r"|\b[0-9A-F]{8,}\b|\S+@\S+|https?://\S+")
+# Whole tokens allowed although WORD would split them: "UTF-8" would leave "UTF-".
+ALLOWED_TOKENS = re.compile(r"(?<![A-Za-z0-9])(?:UTF-8|Code128)(?![A-Za-z0-9])")
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+|[A-Za-z]")
 HIDDEN = {"script", "style", "template"}
+# Codes shown as codes (a stored field name, a file extension): their content is data, not prose.
+CODE_TAGS = {"code", "kbd", "samp"}
 SHOWN_ATTRIBUTES = ("placeholder", "aria-label", "title", "alt")
 
 
@@ -43,7 +49,7 @@ class _Text(HTMLParser):
         self._hidden = 0
 
     def handle_starttag(self, tag, attrs):
-        if tag in HIDDEN:
+        if tag in HIDDEN or tag in CODE_TAGS:
             self._hidden += 1
         for name, value in attrs:
             if name in SHOWN_ATTRIBUTES and value:
@@ -52,7 +58,7 @@ class _Text(HTMLParser):
                 self.parts.append(value)
 
     def handle_endtag(self, tag):
-        if tag in HIDDEN and self._hidden:
+        if (tag in HIDDEN or tag in CODE_TAGS) and self._hidden:
             self._hidden -= 1
 
     def handle_data(self, data):
@@ -68,7 +74,7 @@ def english_left(html: str, server_says: tuple[str, ...] = ()) -> set[str]:
     text = "\n".join(reader.parts)
     for said in server_says:
         text = text.replace(said, " ")
-    text = CODES.sub(" ", SEEDED.sub(" ", text))
+    text = CODES.sub(" ", SEEDED.sub(" ", ALLOWED_TOKENS.sub(" ", text)))
     return {w for w in WORD.findall(text) if w not in ALLOWED}
 
 
