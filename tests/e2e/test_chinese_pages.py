@@ -30,7 +30,9 @@ SEEDED = re.compile(
 # Codes: box and location codes, reference codes (WS·2024·Y·0001), device ids, hex.
 # (No \b around box codes: Chinese text runs on, "L00000007的标签", with no space.)
 CODES = re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,3}\d{4,}(?![A-Za-z0-9])|[A-Z]{1,4}·\d{4}·[A-Z0-9]+·\d+|\b[a-z]+-[a-z0-9-]+\b"
-                   r"|\b[0-9A-F]{8,}\b|\S+@\S+|https?://\S+")
+                   r"|\b[0-9A-F]{8,}\b|\S+@\S+|https?://\S+"
+                   # a file name's extension ("目录（第一批）.csv"): the name is data
+                   r"|(?<=\S)\.(?:csv|xlsx|xls|pdf|zpl|png|json)(?![A-Za-z0-9])")
 # Whole tokens allowed although WORD would split them: "UTF-8" would leave "UTF-".
 ALLOWED_TOKENS = re.compile(r"(?<![A-Za-z0-9])(?:UTF-8|Code128)(?![A-Za-z0-9])")
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+|[A-Za-z]")
