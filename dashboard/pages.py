@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -73,6 +74,19 @@ def _ngettext(context: Any, key: str, _plural: str, count: int, **values: Any) -
 # they format the catalog's {placeholders} with the values the template passes.
 templates.env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext)
 templates.env.newstyle_gettext = True  # type: ignore[attr-defined]
+
+# A register code in a hint ("WS", "D30", "X013"): capitals, maybe digits, standing alone;
+# not a standard's name ("DA/T 22"), which is a word.
+_REGISTER_CODE = re.compile(r"(?<![A-Za-z0-9/])[A-Z]{1,3}[0-9]*(?![A-Za-z0-9/])")
+
+
+def _codes(text: str) -> Markup:
+    """A hint with the register codes it gives as examples shown as codes, the rest as words."""
+    escaped = str(Markup.escape(text))
+    return Markup(_REGISTER_CODE.sub(lambda m: f"<code>{m[0]}</code>", escaped))
+
+
+templates.env.filters["codes"] = _codes
 router = APIRouter(include_in_schema=False)
 
 ANYONE = security.ANYONE

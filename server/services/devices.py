@@ -217,6 +217,11 @@ def _readable(raw: bytes) -> str:
     return text if text.isprintable() else raw.hex(" ")
 
 
+# A device's type in an alarm's wording is a word, said in the page's language ("读写器").
+_TYPE_WORDS = {"reader": said("reader"), "scanner": said("scanner"), "sensor": said("sensor"),
+               "light": said("light")}
+
+
 def mark_state(session: Session, device: Device, state: str, *, at: datetime,
                decided: bool = False) -> Alarm | None:
     """Set a device online or offline; offline raises an alarm, online clears it.
@@ -230,11 +235,12 @@ def mark_state(session: Session, device: Device, state: str, *, at: datetime,
     # status message is already on its retained topic.
     news.tell(session, news.DeviceChanged(id=device.id, state=state, ts=at, decided=decided))
     if state == "offline":
-        seen = device.last_seen_at.isoformat(timespec="seconds") if device.last_seen_at else "never"
+        seen = device.last_seen_at.isoformat(timespec="seconds") if device.last_seen_at \
+            else said("never")
         alarm, new = alarms.raise_alarm(
             session, kind=offline_kind(device), subject=device.id, severity="warning",
-            message=said("{type} {id} is offline (last heard: {seen})", type=device.type,
-                         id=device.id, seen=seen),
+            message=said("{type} {id} is offline (last heard: {seen})",
+                         type=_TYPE_WORDS.get(device.type, device.type), id=device.id, seen=seen),
         )
         return alarm if new else None
     return alarms.clear_condition(session, kind=offline_kind(device), subject=device.id)

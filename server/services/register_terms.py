@@ -86,8 +86,10 @@ _FIELD_ZH = {"retention": "保管期限", "classification": "密级", "access": 
 
 _RETENTION_FORMS_EN = ("permanent, 永久 or Y; 30 years, 30年, 定期30年, D30 or 30y; "
                        "10 years, 10年, 定期10年, D10 or 10y; or another term such as 定期5年 / D5")
-_RETENTION_FORMS_ZH = ("永久、Y、permanent；定期30年、30年、D30、30 years；定期10年、10年、D10、"
-                       "10 years；或其他期限，如 定期5年、D5")
+# The Chinese message names the Chinese forms and the register codes (the English forms still
+# read, and the English message names them): a Chinese page says no English words.
+_RETENTION_FORMS_ZH = ("永久（代码 Y）；定期30年、30年（代码 D30）；定期10年、10年（代码 D10）；"
+                       "或其他期限，如 定期5年（代码 D5）")
 _CLASS_FORMS_EN = ("public/公开/GK, internal/内部/XZ, confidential/秘密/MM, secret/机密/JM, "
                    "top_secret/绝密/UM (a term may follow ★, e.g. 机密★10年)")
 _CLASS_FORMS_ZH = ("公开(GK)、内部(XZ)、秘密(MM)、机密(JM)、绝密(UM)，或英文 public、internal、"

@@ -71,7 +71,7 @@ def test_plan_draws_units_by_position_and_clicks_down_to_a_slot(open_page, live_
     expect(page.locator("#plan-link")).to_have_attribute(
         "href", f"/rooms/{places['Room 1']}/plan?unit={places['Unit 01']}")
     page.goto(f"/rooms/{places['Room 1']}/plan?lang=zh")
-    expect(page.locator("h1")).to_contain_text("Room 1平面图")
+    expect(page.locator("h1")).to_contain_text("1号库房平面图")  # "Room 1" said in Chinese
     assert page.goto(f"/rooms/{places['Unit 01']}/plan").status == 404
 
 
