@@ -35,7 +35,7 @@ def test_a_lend_error_reads_in_chinese_next_to_the_form(client, archive):
     refused = client.post(f"/boxes/{box}/loan", headers=ORIGIN, follow_redirects=False,
                           data={"borrower": "borrower-internal", "due_on": past})
     assert refused.status_code == 422
-    assert (f'<p class="field-error" id="lend-error">归还日期 {past} 已过；请填写今天或之后的日期</p>'
+    assert (f'<p class="field-error" id="lend-error" role="alert">归还日期 {past} 已过；请填写今天或之后的日期</p>'
             in refused.text)
     assert 'value="borrower-internal"' in refused.text  # what was typed is kept
 
