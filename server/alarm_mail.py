@@ -11,6 +11,7 @@ import logging
 import threading
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from server.models.news import NewsCursor
@@ -82,7 +83,19 @@ class AlarmMailer:
                 subject, body = compose(item)
                 mail.send(self.settings, self.settings.alarm_mail_to, subject, body)
                 self.sent += 1
-            with Session(self.engine) as session:
-                news.advance(session, CURSOR, delivered.id)
-                session.commit()
+            self._advance(delivered.id)
         return len(fresh)
+
+    def _advance(self, news_id: int) -> None:
+        # The mail has gone: a busy database must not make the next round send it again, so
+        # the cursor's move is retried for a while before the round gives up.
+        for attempt in range(10):
+            try:
+                with Session(self.engine) as session:
+                    news.advance(session, CURSOR, news_id)
+                    session.commit()
+                return
+            except OperationalError:
+                if attempt == 9:
+                    raise
+                self._stop.wait(0.2 * (attempt + 1))
