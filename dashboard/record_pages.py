@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from dashboard.pages import Page, PageRefused, page_for, render
 from server.models.description import CheckRequest, CheckScope
@@ -62,6 +62,31 @@ def _said(page: Page, exc: DomainError) -> str:
     """A service's message in the page's language, when it carries the Chinese one."""
     chinese = getattr(exc, "message_zh", None)
     return chinese if page.lang == "zh" and chinese else exc.message
+
+
+class RecordForm(BaseModel):
+    """A record's form as typed: text in every field, read by register_terms afterwards."""
+
+    reference_code: str = Field(default="", max_length=100)
+    title: str = Field(default="", max_length=500)
+    fonds: str = Field(default="", max_length=50)
+    category: str = Field(default="", max_length=2)
+    series: str = Field(default="", max_length=50)
+    year: str = Field(default="", max_length=10)
+    item: str = Field(default="", max_length=10)
+    retention: str = Field(default="", max_length=40)
+    classification: str = Field(default="", max_length=20)
+    classification_term: str = Field(default="", max_length=20)
+    access: str = Field(default="", max_length=20)
+    level: str = Field(default="", max_length=20)
+    date: str = Field(default="", max_length=30)
+    creator: str = Field(default="", max_length=200)
+    document_number: str = Field(default="", max_length=100)
+    pages: str = Field(default="", max_length=20)
+    box: str = Field(default="", max_length=20)
+    volume: str = Field(default="", max_length=100)
+    note: str = Field(default="", max_length=2000)
+    description: str = Field(default="", max_length=20_000)
 
 
 def _read_form(page: Page, form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -143,29 +168,10 @@ def new_record(page: ArchivistPage, box: str = "") -> Response:
 
 
 @router.post("/records")
-def create_record(page: ArchivistPage, reference_code: Annotated[str, Form(max_length=100)] = "",
-                        title: Annotated[str, Form(max_length=500)] = "",
-                        fonds: Annotated[str, Form(max_length=50)] = "",
-                        category: Annotated[str, Form(max_length=2)] = "",
-                        series: Annotated[str, Form(max_length=50)] = "",
-                        year: Annotated[str, Form(max_length=10)] = "",
-                        item: Annotated[str, Form(max_length=10)] = "",
-                        retention: Annotated[str, Form(max_length=40)] = "",
-                        classification: Annotated[str, Form(max_length=20)] = "",
-                        classification_term: Annotated[str, Form(max_length=20)] = "",
-                        access: Annotated[str, Form(max_length=20)] = "",
-                        level: Annotated[str, Form(max_length=20)] = "",
-                        date: Annotated[str, Form(max_length=30)] = "",
-                        creator: Annotated[str, Form(max_length=200)] = "",
-                        document_number: Annotated[str, Form(max_length=100)] = "",
-                        pages: Annotated[str, Form(max_length=20)] = "",
-                        box: Annotated[str, Form(max_length=20)] = "",
-                        volume: Annotated[str, Form(max_length=100)] = "",
-                        note: Annotated[str, Form(max_length=2000)] = "",
-                        description: Annotated[str, Form(max_length=20_000)] = "") -> Response:
+def create_record(page: ArchivistPage, typed: Annotated[RecordForm, Form()]) -> Response:
     """Describe a new record; the 档号 is built when left empty (with 门类 and year given)."""
-    form = dict(locals())
-    form.pop("page")
+    form = typed.model_dump()
+    reference_code = typed.reference_code
     read, errors = _read_form(page, form)
     data: RecordCreate | None = None
     if not errors:
@@ -201,29 +207,9 @@ def edit_record(reference_code: str, page: ArchivistPage) -> Response:
 
 @router.post("/records/{reference_code}/edit")
 def save_record(reference_code: str, page: ArchivistPage,
-                      title: Annotated[str, Form(max_length=500)] = "",
-                      fonds: Annotated[str, Form(max_length=50)] = "",
-                      category: Annotated[str, Form(max_length=2)] = "",
-                      series: Annotated[str, Form(max_length=50)] = "",
-                      year: Annotated[str, Form(max_length=10)] = "",
-                      item: Annotated[str, Form(max_length=10)] = "",
-                      retention: Annotated[str, Form(max_length=40)] = "",
-                      classification: Annotated[str, Form(max_length=20)] = "",
-                      classification_term: Annotated[str, Form(max_length=20)] = "",
-                      access: Annotated[str, Form(max_length=20)] = "",
-                      level: Annotated[str, Form(max_length=20)] = "",
-                      date: Annotated[str, Form(max_length=30)] = "",
-                      creator: Annotated[str, Form(max_length=200)] = "",
-                      document_number: Annotated[str, Form(max_length=100)] = "",
-                      pages: Annotated[str, Form(max_length=20)] = "",
-                      box: Annotated[str, Form(max_length=20)] = "",
-                      volume: Annotated[str, Form(max_length=100)] = "",
-                      note: Annotated[str, Form(max_length=2000)] = "",
-                      description: Annotated[str, Form(max_length=20_000)] = "") -> Response:
+                typed: Annotated[RecordForm, Form()]) -> Response:
     """Save the corrections; the service checks the 档号 still agrees with year and retention."""
-    form = dict(locals())
-    for name in ("page", "reference_code"):
-        form.pop(name)
+    form = typed.model_dump(exclude={"reference_code"})  # the 档号 never changes
     record = _visible(page, reference_code)
     read, errors = _read_form(page, form)
     for required in ("title", "retention", "classification"):
