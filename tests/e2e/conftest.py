@@ -139,6 +139,7 @@ def open_page(browser, live_server) -> Iterator[Callable[..., object]]:
         context = browser.new_context(base_url=live_server.url, locale=locale,
                                       viewport={"width": width, "height": height})
         context.set_default_timeout(20000)  # generous: CI shares 2 cores with PostgreSQL
+        context.set_default_navigation_timeout(60000)  # a page load waits on the server too
         contexts.append(context)
         page = context.new_page()
         if user:
