@@ -132,7 +132,7 @@ def register_device(page: RegistrarPage, id: Annotated[str, Form(max_length=200)
         devices.register(page.session, data, actor=page.person.username)
     except DomainError as exc:
         page.session.rollback()
-        return _list(page, form=typed, errors={exc.field or "id": exc.message},
+        return _list(page, form=typed, errors={exc.field or "id": page.say(exc)},
                      status=409 if isinstance(exc, Conflict) else 422)
     page.session.commit()
     return RedirectResponse(f"/devices/{data.id}?done=registered", status_code=303)
@@ -142,7 +142,7 @@ def _device(page: Page, device_id: str) -> DevicePublic:
     try:
         return devices.present(page.session, [devices.get(page.session, device_id)])[0]
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
 
 
 def _one(page: Page, device: DevicePublic, *, form: dict[str, str] | None = None,
@@ -190,7 +190,7 @@ def correct_device(device_id: str, page: RegistrarPage,
     except DomainError as exc:
         page.session.rollback()
         return _one(page, _device(page, device_id), form=typed,
-                    errors={exc.field or "form": exc.message}, status=422)
+                    errors={exc.field or "form": page.say(exc)}, status=422)
     page.session.commit()
     return RedirectResponse(f"/devices/{device_id}?done=corrected", status_code=303)
 

@@ -181,16 +181,12 @@ def upload_register(page: ArchivistPage, file: UploadFile | None = None,
                                 clearance=page.person.clearance)
     except DomainError as exc:
         page.session.rollback()
-        return _upload_page(page, errors={"file": _said(page, exc)}, status=422,
+        return _upload_page(page, errors={"file": page.say(exc)}, status=422,
                             create_missing=create_missing)
     token = _store(page).hold(data, owner=page.person.username, file_name=file.filename,
                               create_missing=create_missing)
     return _see_other(f"/import/{quote(token)}")
 
-
-def _said(page: Page, exc: DomainError) -> str:
-    chinese = getattr(exc, "message_zh", None)
-    return chinese if page.lang == "zh" and chinese else exc.message
 
 
 # ---------------------------------------------------------------- report, commit, cancel
@@ -204,7 +200,7 @@ def _preview_page(page: Page, held: HeldRegister, *, status: int = 200,
                                          clearance=page.person.clearance)
     except DomainError as exc:
         _store(page).drop(held.token)
-        return _upload_page(page, errors={"file": _said(page, exc)}, status=422)
+        return _upload_page(page, errors={"file": page.say(exc)}, status=422)
     problems: dict[int, list[imports.Problem]] = {}
     for problem in report.problems:
         problems.setdefault(problem.row, []).append(problem)

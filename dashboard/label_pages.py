@@ -83,9 +83,9 @@ def _codes(page: Page, form: dict[str, str]) -> list[str]:
             try:
                 return labelling.expand_range(form["first"], form["last"], at_most=MAX_RANGE)
             except DomainError as exc:
-                if "at most" in exc.message:
+                if exc.template.startswith("at most"):
                     raise Refused("range", t("labels.range_too_long", limit=MAX_RANGE)) from exc
-                raise Refused("range", exc.message) from exc
+                raise Refused("range", page.say(exc)) from exc
         if not form["location"]:
             raise Refused("location", t("labels.need_location"))
         if what == "shelf":
@@ -96,7 +96,7 @@ def _codes(page: Page, form: dict[str, str]) -> list[str]:
         return labelling.places_within(session, form["location"])
     except DomainError as exc:
         field = {"box": "box", "range": "range"}.get(what, "location")
-        raise Refused(field, exc.message) from exc
+        raise Refused(field, page.say(exc)) from exc
 
 
 def _checked(page: Page, form: dict[str, str]) -> tuple[list, str]:
@@ -111,7 +111,7 @@ def _checked(page: Page, form: dict[str, str]) -> tuple[list, str]:
                                      clearance=page.person.clearance)
     except DomainError as exc:
         field = {"box": "box", "range": "range"}.get(form["what"], "location")
-        raise Refused(field, exc.message) from exc
+        raise Refused(field, page.say(exc)) from exc
     if form["what"] == "box" and found[0].code[0] != "B":
         raise Refused("box", page.t("labels.not_a_box", code=form["box"]))
     return found, stock

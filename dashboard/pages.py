@@ -23,7 +23,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from markupsafe import Markup
 from pydantic import BaseModel, Field, ValidationError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.responses import StreamingResponse
 
 from dashboard import i18n, room_map, shelving, sign_in, stream, tallies
@@ -792,7 +792,7 @@ def lend_box(code: str, page: MoverPage, borrower: Annotated[str, Form(max_lengt
         # The error goes next to the form, with what was typed kept (lending, issue 10).
         page.session.rollback()
         said = page.t("box.loan_unknown_borrower", name=borrower.strip()) \
-            if exc.field == "borrower" and "nobody signs in" in exc.message else page.say(exc)
+            if exc.field == "borrower" and "nobody signs in" in exc.template else page.say(exc)
         return _box_page(page, code, status=422 if exc.field else 409, lend_form=typed,
                          errors={exc.field if exc.field in typed else "lend": said})
     page.session.commit()
@@ -803,12 +803,7 @@ def lend_box(code: str, page: MoverPage, borrower: Annotated[str, Form(max_lengt
 def borrower_picker(page: MoverPage, q: Annotated[str, Query(max_length=100)] = "") -> JSONResponse:
     """The lend form's picker: people who may borrow (signed-in accounts still open) whose
     username or name holds the typed text, with their role and clearance."""
-    text = q.strip().casefold()
-    query = select(User).where(col(User.active).is_(True)).order_by(User.username)
-    if text:
-        like = f"%{text}%"
-        query = query.where(col(User.username).ilike(like) | col(User.full_name).ilike(like))
-    people_found = page.session.exec(query.limit(12)).all()
+    people_found = people.find_people(page.session, q)
     return JSONResponse({"items": [
         {"username": p.username, "name": p.full_name or "", "role": p.role,
          "role_label": page.term("role", p.role), "clearance": p.clearance,

@@ -76,7 +76,7 @@ def add_user(page: AdminPage, username: Annotated[str, Form(max_length=200)] = "
         people.create_user(page.session, **data.model_dump(), actor=page.person.username)
     except DomainError as exc:
         page.session.rollback()
-        return _list(page, form=typed, errors={exc.field or "username": exc.message},
+        return _list(page, form=typed, errors={exc.field or "username": page.say(exc)},
                      status=409 if exc.field == "username" else 422)
     page.session.commit()
     return RedirectResponse(f"/users/{data.username}?done=added", status_code=303)
@@ -114,7 +114,7 @@ def _change(page: Page, username: str, done: str, form: dict[str, Any] | None = 
     except DomainError as exc:
         page.session.rollback()
         return _one(page, _person(page, username), form=form,
-                    errors={exc.field or "form": exc.message}, status=422)
+                    errors={exc.field or "form": page.say(exc)}, status=422)
     page.session.commit()
     return RedirectResponse(f"/users/{person.username}?done={done}", status_code=303)
 

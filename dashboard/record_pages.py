@@ -50,18 +50,13 @@ def _visible(page: Page, reference_code: str) -> Record:
         return records.by_reference(page.session, reference_code,
                                     clearance=page.person.clearance)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
 
 
 def _levels_allowed(page: Page) -> list[str]:
     """The classifications this person may give: a record above them would vanish for them."""
     return [c for c in CLEARANCE_ORDER if may_see(page.person.clearance, c)]
 
-
-def _said(page: Page, exc: DomainError) -> str:
-    """A service's message in the page's language, when it carries the Chinese one."""
-    chinese = getattr(exc, "message_zh", None)
-    return chinese if page.lang == "zh" and chinese else exc.message
 
 
 class RecordForm(BaseModel):
@@ -188,7 +183,7 @@ def create_record(page: ArchivistPage, typed: Annotated[RecordForm, Form()]) -> 
     except DomainError as exc:
         page.session.rollback()
         status = 409 if isinstance(exc, Conflict) else 422
-        errors = {_domain_field(exc, "reference_code"): _said(page, exc)}
+        errors = {_domain_field(exc, "reference_code"): page.say(exc)}
         return _form_page(page, "record_new.html", form=form, errors=errors, status=status)
     page.session.commit()
     return _see_other(_url(made.reference_code))
@@ -231,7 +226,7 @@ def save_record(reference_code: str, page: ArchivistPage,
                               actor=page.person.username)
     except DomainError as exc:
         page.session.rollback()
-        errors = {_domain_field(exc, "title"): _said(page, exc)}
+        errors = {_domain_field(exc, "title"): page.say(exc)}
         return _form_page(page, "record_edit.html", form=form, errors=errors,
                           status=409 if isinstance(exc, Conflict) else 422,
                           record=record)
@@ -309,7 +304,7 @@ def upload_copy(reference_code: str, page: ArchivistPage,
                         max_bytes=settings.upload_max_bytes)
     except DomainError as exc:
         page.session.rollback()
-        return _copies_page(page, record, errors={"file": _said(page, exc)}, status=422)
+        return _copies_page(page, record, errors={"file": page.say(exc)}, status=422)
     page.session.commit()
     return _see_other(_url(record.reference_code, "/copies"))
 
@@ -341,7 +336,7 @@ def check_pdf(reference_code: str, check_id: int, page: ArchivistPage) -> Respon
     try:
         check = checks.by_id(page.session, check_id)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     if record.reference_code not in (check.scope.get("records") or ()):
         raise PageRefused("not_found")
     return Response(check_report.render(check, page.lang), media_type="application/pdf",

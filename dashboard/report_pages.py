@@ -100,7 +100,7 @@ def record_sheet(page: ReportPage, box: CodeText = "") -> Response:
     except NotFound as exc:
         return render(page, "reports.html", status=404 if box.strip() else 422,
                       reports=_reports(page), form={"box": box},
-                      errors={"box": exc.message if box.strip() else page.t("labels.need_box")})
+                      errors={"box": page.say(exc) if box.strip() else page.t("labels.need_box")})
     return RedirectResponse(f"/api/boxes/{found.code}/record-sheet.pdf", status_code=303)
 
 
@@ -115,7 +115,7 @@ def package(page: ReportPage, record: CodeText = "") -> Response:
     except NotFound as exc:
         return render(page, "reports.html", status=404 if record.strip() else 422,
                       reports=_reports(page), form={"record": record},
-                      errors={"record": exc.message if record.strip()
+                      errors={"record": page.say(exc) if record.strip()
                               else page.t("reports.need_record")})
     return RedirectResponse(f"/api/records/{quote(found.reference_code, safe='')}/package",
                             status_code=303)

@@ -268,7 +268,7 @@ def plan_page(code: str, page: AnyonePage, unit: str | None = None) -> Response:
     try:
         room = locations.by_code(session, code)
     except NotFound as exc:
-        raise PageRefused("not_found", message=exc.message) from exc
+        raise PageRefused("not_found", message=page.say(exc)) from exc
     if room.kind != "room":
         raise PageRefused("not_found", message=f"{code} is a {room.kind}, not a room")
     plan = room_plan(session, room)
@@ -277,7 +277,7 @@ def plan_page(code: str, page: AnyonePage, unit: str | None = None) -> Response:
         try:
             chosen = locations.by_code(session, unit)
         except NotFound as exc:
-            raise PageRefused("not_found", message=exc.message) from exc
+            raise PageRefused("not_found", message=page.say(exc)) from exc
         if chosen.kind != "unit" or chosen.parent_id != room.id:
             raise PageRefused("not_found", message=f"{unit} is not a unit of {room.code}")
         zoomed = draw_unit(unit_places(session, chosen))

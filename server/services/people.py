@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from server.clock import now
 from server.models.people import ROLES, User
@@ -112,6 +112,15 @@ def get_user(session: Session, username: str) -> User | None:
 def list_users(session: Session) -> list[User]:
     """Everyone, by username."""
     return list(session.exec(select(User).order_by(User.username)).all())
+
+
+def find_people(session: Session, text: str, *, limit: int = 12) -> list[User]:
+    """Open accounts whose username or name holds the text (a picker's suggestions)."""
+    query = select(User).where(col(User.active).is_(True)).order_by(User.username)
+    if text.strip():
+        like = f"%{text.strip().casefold()}%"
+        query = query.where(col(User.username).ilike(like) | col(User.full_name).ilike(like))
+    return list(session.exec(query.limit(limit)))
 
 
 def change_user(session: Session, username: str, *, actor: str, role: str | None = None,
